@@ -22,7 +22,9 @@ export class OptionReader {
     return this.path ? `${this.path}.${name}` : name;
   }
 
+  /** Whether the option is set (and not null); counts as reading it. */
   has(name: string): boolean {
+    this.seen.add(name);
     return this.raw[name] !== undefined && this.raw[name] !== null;
   }
 

@@ -1,0 +1,44 @@
+import type { RevisionContent } from '../../mediawiki/types.js';
+
+type Json = Record<string, unknown>;
+
+export interface EnrichResult {
+  event: Json;
+  /** Slots whose text the wiki hides (`texthidden`): emitted without `content_body`. */
+  hiddenSlots: number;
+}
+
+/**
+ * page_change + the revision's slots → page_content_change (before output normalisation).
+ * For each slot the wiki returned, `content_body` := its content; a role the event lacks is added with
+ * its model and format. Sizes, sha1 and origin_rev_id stay as the event has them; `prior_state` is not
+ * enriched. Only the objects on the path to the slots are new: the rest is shared with the input,
+ * which is never mutated (the output projection builds the final object anyway).
+ */
+export function enrichEvent(event: Json, revision: RevisionContent): EnrichResult {
+  const inputRevision = (event.revision ?? {}) as Json;
+  const inputSlots = (inputRevision.content_slots ?? {}) as Record<string, Json>;
+  const slots: Record<string, Json> = { ...inputSlots };
+  let hiddenSlots = 0;
+  for (const [role, slot] of Object.entries(revision.slots)) {
+    const existing = inputSlots[role];
+    const out: Json = existing
+      ? { ...existing }
+      : {
+          slot_role: role,
+          ...(slot.contentModel !== undefined ? { content_model: slot.contentModel } : {}),
+          ...(slot.contentFormat !== undefined ? { content_format: slot.contentFormat } : {}),
+        };
+    if (slot.textHidden || slot.content === undefined) {
+      hiddenSlots++;
+      delete out.content_body;
+    } else {
+      out.content_body = slot.content;
+    }
+    slots[role] = out;
+  }
+  return { event: { ...event, revision: { ...inputRevision, content_slots: slots } }, hiddenSlots };
+}
+
+/** `page_change_kind` values whose revision content is fetched. */
+export const ENRICHED_KINDS: ReadonlySet<string> = new Set(['create', 'edit', 'move', 'undelete', 'visibility_change']);

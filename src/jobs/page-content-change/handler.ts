@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { SinkRecord, SourceRecord } from '../../connectors/types.js';
+import { buildErrorEvent } from '../../core/error-event.js';
+import { EnrichmentError, isEnrichmentError } from '../../core/errors.js';
+import { eventKey, serialiseKey, toSinkEvent, type EventKey, type Projection } from '../../core/event.js';
+import { isPlainObject } from '../../core/json-schema.js';
+import type { Metrics } from '../../core/metrics.js';
+import type { Validate } from '../../core/validator.js';
+import type { RevisionFetcher } from '../../mediawiki/types.js';
+import type { Handled, Outcome, RecordHandler } from '../../runtime/outcome.js';
+import { ENRICHED_KINDS, enrichEvent } from './enrich.js';
+import { checkInput, metaOf, type InputSchemas } from './input.js';
+
+export interface HandlerOptions {
+  jobName: string;
+  input: InputSchemas;
+  output: { stream: string; schemaUri: string; projection: Projection; validate: Validate };
+  errorStream: string;
+  fetcher: RevisionFetcher;
+  isAllowedDomain: (domain: string) => boolean;
+  metrics: Metrics;
+  logger: Logger;
+  now?: () => Date;
+  newId?: () => string;
+}
+
+const CANARY_DOMAIN = 'canary';
+
+/**
+ * page_change → one outcome: canary → dropped; delete or hidden content → passed through; create,
+ * edit, move, undelete, visibility_change → enriched with the revision's content; anything wrong
+ * with the input or the wiki's answer → an error event. Only infrastructure failures reject.
+ */
+export class PageContentChangeHandler implements RecordHandler {
+  private readonly now: () => Date;
+  private readonly newId: () => string;
+
+  constructor(private readonly options: HandlerOptions) {
+    this.now = options.now ?? (() => new Date());
+    this.newId = options.newId ?? randomUUID;
+  }
+
+  handle(record: SourceRecord): Handled {
+    const raw = record.value.toString('utf8');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch (err) {
+      const error = new EnrichmentError('InvalidEventError', `input is not JSON: ${(err as Error).message}`);
+      return { key: undefined, outcome: Promise.resolve(this.failed(error, raw, undefined, undefined)) };
+    }
+    if (!isPlainObject(parsed)) {
+      const error = new EnrichmentError('InvalidEventError', 'input is not a JSON object');
+      return { key: undefined, outcome: Promise.resolve(this.failed(error, raw, parsed, undefined)) };
+    }
+    if (metaOf(parsed).domain === CANARY_DOMAIN) {
+      return { key: undefined, outcome: Promise.resolve({ kind: 'dropped', reason: 'canary' }) };
+    }
+    const key = eventKey(parsed);
+    const outcome = this.process(parsed, record, key).catch((err: unknown) => {
+      if (isEnrichmentError(err)) return this.failed(err, raw, parsed, key);
+      throw err;
+    });
+    return { key: key && `${key.wiki_id}\u0000${key.page_id}`, outcome };
+  }
+
+  private async process(parsed: Record<string, unknown>, record: SourceRecord, key: EventKey | undefined): Promise<Outcome> {
+    const { options } = this;
+    const checked = await checkInput(parsed, options.input);
+    if (checked.dropped.length > 0) this.countDropped('input_fields_dropped', checked.dropped);
+    const event = checked.event;
+    const meta = metaOf(event);
+    const domain = meta.domain;
+    if (typeof domain !== 'string' || domain.length === 0) {
+      throw new EnrichmentError('InvalidEventError', 'event has no meta.domain: the wiki to ask is unknown');
+    }
+    if (!options.isAllowedDomain(domain)) {
+      throw new EnrichmentError('DomainNotAllowedError', `meta.domain ${JSON.stringify(domain)} is not in enrich.allowed_domains`, { details: { domain } });
+    }
+    if (!key) throw new EnrichmentError('InvalidEventError', 'event has no wiki_id and page.page_id');
+
+    const kind = event.page_change_kind;
+    const revision = isPlainObject(event.revision) ? event.revision : {};
+    if (kind === 'delete') return this.passed(event, 'delete', key);
+    if (revision.is_content_visible === false) {
+      options.metrics.count('hidden_content', { reason: 'event' });
+      return this.passed(event, 'hidden', key);
+    }
+    if (typeof kind !== 'string' || !ENRICHED_KINDS.has(kind)) {
+      throw new EnrichmentError('SchemaValidationError', `unknown page_change_kind ${JSON.stringify(kind)}`);
+    }
+    const ingestedAtMs = Date.parse(meta.dt ?? '');
+    const content = await options.fetcher.fetch({
+      domain,
+      revId: revision.rev_id as number,
+      ingestedAtMs: Number.isFinite(ingestedAtMs) ? ingestedAtMs : (record.timestamp ?? this.now().getTime()),
+    });
+    const enriched = enrichEvent(event, content);
+    if (enriched.hiddenSlots > 0) options.metrics.count('hidden_content', { reason: 'texthidden' }, enriched.hiddenSlots);
+    const { output, dropped } = this.toOutput(enriched.event, key);
+    return { kind: 'enriched', output, hiddenSlots: enriched.hiddenSlots, droppedFields: dropped };
+  }
+
+  private passed(event: Record<string, unknown>, reason: 'delete' | 'hidden', key: EventKey): Outcome {
+    const { output, dropped } = this.toOutput(event, key);
+    return { kind: 'passed', reason, output, droppedFields: dropped };
+  }
+
+  /** Normalise, project, validate against the sink schema, serialise once. */
+  private toOutput(event: Record<string, unknown>, key: EventKey): { output: SinkRecord; dropped: number } {
+    const { output: out } = this.options;
+    const sink = toSinkEvent(event, { projection: out.projection, schemaUri: out.schemaUri, stream: out.stream, now: this.now(), id: this.newId() });
+    if (sink.dropped.length > 0) this.countDropped('output_fields_dropped', sink.dropped);
+    const result = out.validate(sink.event);
+    if (!result.valid) {
+      throw new EnrichmentError('OutputValidationError', `output is invalid against ${out.schemaUri}: ${result.message}`);
+    }
+    const dt = Date.parse(typeof sink.event.dt === 'string' ? sink.event.dt : '');
+    return {
+      output: {
+        key: serialiseKey(key),
+        value: Buffer.from(JSON.stringify(sink.event)),
+        ...(Number.isFinite(dt) ? { timestamp: dt } : {}),
+      },
+      dropped: sink.dropped.length,
+    };
+  }
+
+  private failed(error: EnrichmentError, raw: string, parsed: unknown, key: EventKey | undefined): Outcome {
+    this.options.logger.debug({ err: error, error_type: error.type }, 'input failed');
+    return { kind: 'failed', errorType: error.type, errorEvent: this.errorRecord(error, raw, parsed, key) };
+  }
+
+  private errorRecord(error: unknown, raw: string, parsed: unknown, key: EventKey | undefined): SinkRecord {
+    const now = this.now();
+    const event = buildErrorEvent({
+      jobName: this.options.jobName,
+      errorStream: this.options.errorStream,
+      error,
+      rawEvent: raw,
+      parsed,
+      now,
+      id: this.newId(),
+    });
+    return { key: key ? serialiseKey(key) : null, value: Buffer.from(JSON.stringify(event)), timestamp: now.getTime() };
+  }
+
+  oversize(record: SourceRecord, bytes: number, limit: number): SinkRecord {
+    let raw = record.value.toString('utf8');
+    let note = '';
+    // The error event carries the input, not the huge output; if even the input does not fit, keep
+    // its head so the error event itself can be produced, and say so.
+    const room = Math.max(1024, Math.floor(limit / 2));
+    if (Buffer.byteLength(raw) > room) {
+      raw = Buffer.from(raw).subarray(0, room).toString('utf8');
+      note = ` (raw_event truncated to its first ${room} bytes)`;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(record.value.toString('utf8'));
+    } catch {
+      parsed = undefined;
+    }
+    const error = new EnrichmentError('OversizeEventError', `enriched event is ${bytes} bytes, over the sink's limit of ${limit} bytes${note}`, { details: { bytes, limit } });
+    return this.errorRecord(error, raw, parsed, eventKey(parsed));
+  }
+
+  private countDropped(metric: string, paths: readonly string[]): void {
+    for (const field of paths) this.options.metrics.count(metric, { field });
+  }
+}

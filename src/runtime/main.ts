@@ -1,0 +1,103 @@
+import type { Logger } from 'pino';
+import { createConnectors } from '../connectors/factory.js';
+import { ConfigError } from '../core/errors.js';
+import { SchemaRepository } from '../core/schema-repository.js';
+import { loadStreamConfigs } from '../core/stream-config.js';
+import { Validator } from '../core/validator.js';
+import { createPageContentChangeJob } from '../jobs/page-content-change/job.js';
+import { loadConfigFiles } from './config-files.js';
+import { resolveConfig } from './config.js';
+import { createFetchText } from './fetch-text.js';
+import { createLogger } from './logger.js';
+import { PrometheusMetrics, serveMetrics } from './metrics.js';
+import { Pipeline, type Summary } from './pipeline.js';
+
+export interface RunResult {
+  summary: Summary;
+  exitCode: number;
+}
+
+/**
+ * The composition root: the only place that builds concrete clients. Loads and checks the config,
+ * the stream configs and schemas, builds the connectors and the job, runs the pipeline until the input
+ * ends or a signal stops it, and returns the outcome counts.
+ */
+export async function runPageContentChange(configPaths: readonly string[], signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']): Promise<RunResult> {
+  const config = resolveConfig(await loadConfigFiles(configPaths));
+  const logger = createLogger(config.runtime.logLevel, config.jobName);
+  const metrics = new PrometheusMetrics();
+  const fetchText = createFetchText(config.httpRoutes, config.enrich.userAgent);
+  const repository = new SchemaRepository({ baseUris: config.schemaUris, fetchText });
+  const streams = await loadStreamConfigs(
+    config.streamConfigUri,
+    [config.source.stream, config.sink.stream, config.errorSink.stream],
+    fetchText,
+  ).catch(rethrowAsConfig('stream_manager.stream_config_uri'));
+  const validator = new Validator(repository);
+  const job = await createPageContentChangeJob({ config, streams, repository, validator, logger, metrics }).catch(
+    rethrowAsConfig('stream_manager.schema_uris'),
+  );
+  const connectors = await createConnectors({ ...config, streams, clientId: config.jobName, logger, metrics });
+  const unknown = config.unknownKeys();
+  if (unknown.length > 0) {
+    await Promise.allSettled([job.fetcher.close(), connectors.source.close(), connectors.sink.close(), connectors.errorSink.close()]);
+    throw new ConfigError(unknown[0]!, `unknown key${unknown.length > 1 ? `s: ${unknown.join(', ')}` : ''}`);
+  }
+
+  const pipeline = new Pipeline({
+    ...connectors,
+    handler: job.handler,
+    maxInFlight: config.runtime.maxInFlight,
+    commitIntervalMs: config.runtime.commitIntervalMs,
+    drainTimeoutMs: config.runtime.drainTimeoutMs,
+    oversizePolicy: config.runtime.oversizePolicy,
+    logger,
+    metrics,
+  });
+  let stopping = false;
+  const server =
+    config.runtime.metricsPort === undefined ? undefined : await serveMetrics(metrics, config.runtime.metricsPort, () => !stopping);
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without draining');
+      process.exit(130);
+    }
+    stopping = true;
+    logger.info({ signal }, 'stopping: draining records in flight');
+    pipeline.stop();
+  };
+  for (const s of signals) process.on(s, onSignal);
+  logger.info({ source: config.source, sink: config.sink.stream, errors: config.errorSink.stream }, 'started');
+  let summary: Summary;
+  try {
+    summary = await pipeline.run();
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+    await job.fetcher.close();
+    server?.close();
+  }
+  return { summary, exitCode: summary.failure ? 1 : 0 };
+}
+
+function rethrowAsConfig(key: string): (err: unknown) => never {
+  return (err) => {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(key, (err as Error).message);
+  };
+}
+
+export function formatSummary(summary: Summary): string {
+  const o = summary.outcomes;
+  const parts = [
+    `records=${summary.records}`,
+    `enriched=${o.enriched}`,
+    `passed=${o.passed}`,
+    `dropped=${o.dropped}`,
+    `failed=${o.failed}`,
+    `unfinished=${summary.unfinished}`,
+  ];
+  const errors = Object.entries(summary.errorTypes).map(([type, n]) => `${type}=${n}`);
+  return `summary: ${parts.join(' ')}${errors.length ? ` errors: ${errors.join(' ')}` : ''}`;
+}
+
+export type { Logger };

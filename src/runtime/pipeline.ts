@@ -1,0 +1,280 @@
+import type { Logger } from 'pino';
+import type { Metrics } from '../core/metrics.js';
+import { isTransactional, type Sink, type SinkRecord, type Source, type SourceRecord } from '../connectors/types.js';
+import { KeyedSequencer } from './keyed-sequencer.js';
+import { OffsetTracker } from './offset-tracker.js';
+import type { Outcome, OutcomeKind, RecordHandler } from './outcome.js';
+import { InFlightWindow } from './window.js';
+
+export interface PipelineOptions {
+  source: Source;
+  sink: Sink;
+  errorSink: Sink;
+  handler: RecordHandler;
+  /** Most records between source and acknowledged outcome. */
+  maxInFlight: number;
+  /** How often the source position is committed. */
+  commitIntervalMs: number;
+  /** How long a stop or a revocation waits for records in flight before committing what is done. */
+  drainTimeoutMs: number;
+  /** `error_event`: an oversize output becomes an error event; `fail`: the job stops. */
+  oversizePolicy: 'error_event' | 'fail';
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export interface Summary {
+  readonly records: number;
+  readonly outcomes: Readonly<Record<OutcomeKind, number>>;
+  readonly errorTypes: Readonly<Record<string, number>>;
+  readonly passedReasons: Readonly<Record<string, number>>;
+  readonly hiddenSlots: number;
+  readonly droppedFields: number;
+  readonly oversize: number;
+  /** Records whose outcome was still unacknowledged when the pipeline stopped (they will be read again). */
+  readonly unfinished: number;
+  /** Set when the pipeline stopped because of an infrastructure failure. */
+  readonly failure?: string;
+}
+
+/**
+ * Source → handler → per-key sequencing → sink acknowledgement → commit watermark. The guarantees of
+ * design.md: one outcome per input, per-key output order, commits only over acknowledged outcomes,
+ * and at most `maxInFlight` records in memory.
+ */
+export class Pipeline {
+  private readonly tracker = new OffsetTracker();
+  private readonly window: InFlightWindow;
+  private readonly sequencer = new KeyedSequencer();
+  private readonly transactional: boolean;
+  private readonly counts = { records: 0, hiddenSlots: 0, droppedFields: 0, oversize: 0 };
+  private readonly outcomes: Record<OutcomeKind, number> = { enriched: 0, passed: 0, dropped: 0, failed: 0 };
+  private readonly errorTypes: Record<string, number> = {};
+  private readonly passedReasons: Record<string, number> = {};
+  private readonly revoked = new Set<string>();
+  /** Sends issued and not yet settled; a transactional commit waits for them at its barrier. */
+  private readonly sending = new Set<Promise<void>>();
+  /** While a transactional commit runs, new sends wait for it. */
+  private barrier: Promise<void> | undefined;
+  private failure: Error | undefined;
+  private stopping = false;
+  private lastCommitted = new Map<string, number>();
+  private commitChain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: PipelineOptions) {
+    this.window = new InFlightWindow(options.maxInFlight);
+    this.transactional = isTransactional(options.source);
+  }
+
+  /** Asks the pipeline to stop reading; `run` then drains and resolves. Idempotent. */
+  stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.options.source.stop();
+  }
+
+  async run(): Promise<Summary> {
+    const { source, logger } = this.options;
+    const timer = setInterval(() => void this.commit().catch((err) => this.fail(err)), this.options.commitIntervalMs);
+    try {
+      const listener = { onPartitionsRevoked: (partitions: readonly string[]) => this.revoke(partitions) };
+      for await (const record of source.records(listener)) {
+        if (this.stopping) break;
+        const wait = this.window.acquire();
+        if (wait) await wait;
+        this.admit(record);
+        if (this.stopping) break;
+      }
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      this.stop();
+      await this.drain(this.options.drainTimeoutMs);
+      clearInterval(timer);
+      try {
+        await this.commit();
+      } catch (err) {
+        this.fail(err);
+      }
+      await this.closeAll();
+    }
+    const summary = this.summary();
+    logger.info({ summary }, 'pipeline stopped');
+    return summary;
+  }
+
+  private admit(record: SourceRecord): void {
+    const { handler, metrics } = this.options;
+    this.counts.records++;
+    this.tracker.begin(record.partition, record.offset);
+    let handled;
+    try {
+      handled = handler.handle(record);
+    } catch (err) {
+      this.fail(err);
+      this.window.release();
+      return;
+    }
+    // Exactly-once commits a transaction at a barrier; outputs must then leave in offset order per
+    // partition, or a transaction could hold the output of an input whose offset it does not commit.
+    const key = this.transactional ? record.partition : handled.key;
+    const emitted = this.sequencer.run(key, async () => this.emit(record, await handled.outcome));
+    emitted
+      .then(
+        async ({ ack, outcome }) => {
+          await ack;
+          this.record(outcome);
+          metrics.count('outcomes', { outcome: outcome.kind });
+          this.tracker.done(record.partition, record.offset);
+        },
+        (err: unknown) => this.fail(err),
+      )
+      .catch((err: unknown) => this.fail(err))
+      .finally(() => this.window.release());
+  }
+
+  /** Issues the send of an outcome (in key order) and returns its acknowledgement, not awaited. */
+  private async emit(record: SourceRecord, outcome: Outcome): Promise<{ ack: Promise<void>; outcome: Outcome }> {
+    if (this.failure) throw this.failure;
+    if (this.revoked.has(record.partition)) return { ack: Promise.resolve(), outcome };
+    while (this.barrier) await this.barrier;
+    let final = outcome;
+    let target: Sink | undefined;
+    let out: SinkRecord | undefined;
+    if (outcome.kind === 'enriched' || outcome.kind === 'passed') {
+      target = this.options.sink;
+      out = outcome.output;
+      const limit = target.maxRecordBytes;
+      if (limit !== undefined && out.value.length > limit) {
+        if (this.options.oversizePolicy === 'fail') {
+          throw new Error(`output of ${record.partition}@${record.offset} is ${out.value.length} bytes, over ${limit}`);
+        }
+        this.counts.oversize++;
+        this.options.metrics.count('oversize_outputs');
+        out = this.options.handler.oversize(record, out.value.length, limit);
+        final = { kind: 'failed', errorType: 'OversizeEventError', errorEvent: out };
+        target = this.options.errorSink;
+      }
+    } else if (outcome.kind === 'failed') {
+      target = this.options.errorSink;
+      out = outcome.errorEvent;
+    }
+    if (!target || !out) return { ack: Promise.resolve(), outcome: final };
+    const ack = target.send(out);
+    this.sending.add(ack);
+    const forget = () => this.sending.delete(ack);
+    ack.then(forget, forget);
+    return { ack, outcome: final };
+  }
+
+  private record(outcome: Outcome): void {
+    this.outcomes[outcome.kind]++;
+    switch (outcome.kind) {
+      case 'enriched':
+        this.counts.hiddenSlots += outcome.hiddenSlots;
+        this.counts.droppedFields += outcome.droppedFields;
+        break;
+      case 'passed':
+        this.passedReasons[outcome.reason] = (this.passedReasons[outcome.reason] ?? 0) + 1;
+        this.counts.droppedFields += outcome.droppedFields;
+        break;
+      case 'failed':
+        this.errorTypes[outcome.errorType] = (this.errorTypes[outcome.errorType] ?? 0) + 1;
+        break;
+      case 'dropped':
+        break;
+    }
+  }
+
+  /** Commits the watermark of every partition that moved; serialised so commits never overlap. */
+  commit(partitions?: Iterable<string>): Promise<void> {
+    const next = this.commitChain.then(() => this.commitNow(partitions));
+    this.commitChain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async commitNow(partitions?: Iterable<string>): Promise<void> {
+    const positions = this.tracker.committable(partitions);
+    for (const [p, offset] of positions) if (this.lastCommitted.get(p) === offset) positions.delete(p);
+    if (positions.size === 0) return;
+    if (this.transactional) {
+      let open!: () => void;
+      this.barrier = new Promise((resolve) => (open = resolve));
+      try {
+        await Promise.allSettled([...this.sending]);
+        if (this.failure) return;
+        // Re-read: sends that settled at the barrier may have moved the watermark.
+        const atBarrier = this.tracker.committable(partitions);
+        await this.options.source.commit(atBarrier);
+        for (const [p, offset] of atBarrier) this.lastCommitted.set(p, offset);
+      } finally {
+        this.barrier = undefined;
+        open();
+      }
+      return;
+    }
+    await this.options.source.commit(positions);
+    for (const [p, offset] of positions) this.lastCommitted.set(p, offset);
+    this.options.logger.debug({ positions: Object.fromEntries(positions) }, 'committed');
+  }
+
+  /** Rebalance: finish what was read from the partitions, commit it, then let them go. */
+  private async revoke(partitions: readonly string[]): Promise<void> {
+    const { logger, drainTimeoutMs } = this.options;
+    const deadline = Date.now() + drainTimeoutMs;
+    while (this.tracker.pending(partitions) > 0 && Date.now() < deadline && !this.failure) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const left = this.tracker.pending(partitions);
+    if (left > 0) logger.warn({ partitions, left }, 'revoked partitions still had records in flight; they will be read again');
+    await this.commit(partitions);
+    for (const p of partitions) {
+      this.revoked.add(p);
+      this.lastCommitted.delete(p);
+    }
+    this.tracker.forget(partitions);
+  }
+
+  private async drain(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+    const result = await Promise.race([this.window.idle().then(() => 'idle' as const), timeout]);
+    clearTimeout(timer);
+    if (result === 'timeout') {
+      this.options.logger.warn({ inFlight: this.window.inFlight }, 'drain timed out; unfinished records will be read again');
+    }
+  }
+
+  private async closeAll(): Promise<void> {
+    const { sink, errorSink, source, logger } = this.options;
+    for (const step of [() => sink.flush(), () => errorSink.flush(), () => sink.close(), () => errorSink.close(), () => source.close()]) {
+      try {
+        await step();
+      } catch (err) {
+        logger.error({ err }, 'closing a connector failed');
+        this.fail(err);
+      }
+    }
+  }
+
+  private fail(err: unknown): void {
+    if (this.failure) return;
+    this.failure = err instanceof Error ? err : new Error(String(err));
+    this.options.logger.error({ err: this.failure }, 'pipeline failure; stopping without committing past it');
+    this.stop();
+  }
+
+  private summary(): Summary {
+    return {
+      records: this.counts.records,
+      outcomes: { ...this.outcomes },
+      errorTypes: { ...this.errorTypes },
+      passedReasons: { ...this.passedReasons },
+      hiddenSlots: this.counts.hiddenSlots,
+      droppedFields: this.counts.droppedFields,
+      oversize: this.counts.oversize,
+      unfinished: this.tracker.pending(),
+      ...(this.failure ? { failure: this.failure.message } : {}),
+    };
+  }
+}

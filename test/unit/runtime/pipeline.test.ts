@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { pino } from 'pino';
+import type { SinkRecord, SourceRecord } from '../../../src/connectors/types.js';
+import { recordingMetrics } from '../../../src/core/metrics.js';
+import type { Outcome, RecordHandler } from '../../../src/runtime/outcome.js';
+import { Pipeline, type PipelineOptions } from '../../../src/runtime/pipeline.js';
+import { MemorySink, MemorySource, record } from '../../helpers/memory-connectors.js';
+
+const logger = pino({ level: 'silent' });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Input values are `{k, n}` (key, sequence) or `{drop}` / `{fail}` / `{big}`. */
+function stubHandler(latency: () => number, track?: { inFlight: number; max: number }): RecordHandler {
+  return {
+    handle(rec: SourceRecord) {
+      const v = JSON.parse(rec.value.toString()) as { k?: string; n?: number; drop?: boolean; fail?: boolean; big?: boolean };
+      if (track) track.max = Math.max(track.max, ++track.inFlight);
+      const outcome = (async (): Promise<Outcome> => {
+        await sleep(latency());
+        if (track) track.inFlight--;
+        if (v.drop) return { kind: 'dropped', reason: 'canary' };
+        if (v.fail) return { kind: 'failed', errorType: 'TestError', errorEvent: out({ error: rec.offset }) };
+        const value = v.big ? { k: v.k, n: v.n, pad: 'x'.repeat(500) } : { k: v.k, n: v.n };
+        return { kind: 'enriched', output: out(value), hiddenSlots: 0, droppedFields: 0 };
+      })();
+      return { key: v.k, outcome };
+    },
+    oversize(rec, bytes, limit) {
+      return out({ oversize: rec.offset, bytes, limit });
+    },
+  };
+}
+
+function out(value: object): SinkRecord {
+  return { key: null, value: Buffer.from(JSON.stringify(value)) };
+}
+
+function options(over: Partial<PipelineOptions> & Pick<PipelineOptions, 'source' | 'handler'>): PipelineOptions {
+  return {
+    sink: new MemorySink(),
+    errorSink: new MemorySink(),
+    maxInFlight: 16,
+    commitIntervalMs: 5,
+    drainTimeoutMs: 5_000,
+    oversizePolicy: 'error_event',
+    logger,
+    metrics: recordingMetrics(),
+    ...over,
+  };
+}
+
+test('keeps input order per key while keys proceed concurrently, and commits everything at the end', async () => {
+  const input: SourceRecord[] = [];
+  for (let i = 0; i < 400; i++) input.push(record(`t/${i % 2}`, Math.floor(i / 2), { k: `page${i % 7}`, n: i }));
+  const source = new MemorySource(input);
+  const sink = new MemorySink();
+  const summary = await new Pipeline(options({ source, sink, handler: stubHandler(() => Math.random() * 8) })).run();
+
+  assert.equal(summary.records, 400);
+  assert.equal(summary.outcomes.enriched, 400);
+  const seen = sink.values() as Array<{ k: string; n: number }>;
+  assert.equal(seen.length, 400);
+  for (let k = 0; k < 7; k++) {
+    const ns = seen.filter((v) => v.k === `page${k}`).map((v) => v.n);
+    assert.deepEqual(ns, [...ns].sort((a, b) => a - b), `page${k} left in input order`);
+  }
+  const global = seen.map((v) => v.n);
+  assert.notDeepEqual(global, [...global].sort((a, b) => a - b), 'different pages overtook each other');
+  assert.deepEqual(Object.fromEntries(source.lastCommit), { 't/0': 200, 't/1': 200 });
+});
+
+test('never has more than maxInFlight records between source and acknowledgement', async () => {
+  const input = Array.from({ length: 300 }, (_, i) => record('p', i, { k: `k${i}`, n: i }));
+  const track = { inFlight: 0, max: 0 };
+  const source = new MemorySource(input);
+  await new Pipeline(options({ source, handler: stubHandler(() => 2, track), maxInFlight: 10 })).run();
+  assert.equal(track.max, 10);
+});
+
+test('drops, error events and outputs each go to their place; the summary counts them', async () => {
+  const input = [
+    record('p', 0, { k: 'a', n: 0 }),
+    record('p', 1, { drop: true }),
+    record('p', 2, { fail: true, k: 'a' }),
+    record('p', 3, { k: 'b', n: 3, big: true }),
+  ];
+  const source = new MemorySource(input);
+  const sink = new MemorySink({ maxRecordBytes: 200 });
+  const errorSink = new MemorySink();
+  const summary = await new Pipeline(options({ source, sink, errorSink, handler: stubHandler(() => 1) })).run();
+  assert.deepEqual(sink.values(), [{ k: 'a', n: 0 }]);
+  assert.deepEqual(errorSink.values(), [{ error: 2 }, { oversize: 3, bytes: Buffer.byteLength(JSON.stringify({ k: 'b', n: 3, pad: 'x'.repeat(500) })), limit: 200 }]);
+  assert.deepEqual(summary.outcomes, { enriched: 1, passed: 0, dropped: 1, failed: 2 });
+  assert.deepEqual(summary.errorTypes, { TestError: 1, OversizeEventError: 1 });
+  assert.equal(summary.oversize, 1);
+  assert.deepEqual(Object.fromEntries(source.lastCommit), { p: 4 });
+  assert.ok(sink.closed && errorSink.closed);
+});
+
+test('a sink failure stops the pipeline and the commit never passes the failed record', async () => {
+  const input = Array.from({ length: 50 }, (_, i) => record('p', i, { k: `k${i}`, n: i }));
+  const source = new MemorySource(input);
+  const sink = new MemorySink({ failOn: (r) => (JSON.parse(r.value.toString()) as { n: number }).n === 20 });
+  const summary = await new Pipeline(options({ source, sink, handler: stubHandler(() => 1), maxInFlight: 4 })).run();
+  assert.match(summary.failure ?? '', /broker said no/);
+  const committed = source.lastCommit.get('p') ?? 0;
+  assert.ok(committed <= 20, `committed ${committed} must not pass offset 20`);
+  assert.ok(source.pulled < 50, 'stopped reading after the failure');
+});
+
+test('stop() drains what is in flight, commits it, and reads no more', async () => {
+  const input = Array.from({ length: 1000 }, (_, i) => record('p', i, { k: `k${i % 5}`, n: i }));
+  let pipeline!: Pipeline;
+  const source = new MemorySource(input, (n) => n === 100 && pipeline.stop());
+  const sink = new MemorySink();
+  pipeline = new Pipeline(options({ source, sink, handler: stubHandler(() => 3) }));
+  const summary = await pipeline.run();
+  assert.equal(summary.unfinished, 0);
+  assert.ok(summary.records >= 99 && summary.records <= 100, `admitted ${summary.records}`);
+  assert.equal(sink.records.length, summary.records, 'every admitted record has its output');
+  assert.deepEqual(Object.fromEntries(source.lastCommit), { p: summary.records });
+});
+
+test('a revoked partition is drained and committed before it is let go', async () => {
+  const input = Array.from({ length: 40 }, (_, i) => record(`t/${i % 2}`, Math.floor(i / 2), { k: `k${i}`, n: i }));
+  let revokedCommit: Map<string, number> | undefined;
+  let revocation: Promise<void> | undefined;
+  const source: MemorySource = new MemorySource(input, (n) => {
+    if (n === 21) {
+      revocation = source.listener!.onPartitionsRevoked(['t/0']).then(() => {
+        revokedCommit = source.lastCommit;
+      });
+    }
+  });
+  const sink = new MemorySink();
+  await new Pipeline(options({ source, sink, handler: stubHandler(() => 2) })).run();
+  await revocation;
+  assert.ok(revokedCommit, 'revocation finished');
+  assert.equal(revokedCommit.get('t/0'), 11, 'everything read from t/0 before the revocation was committed');
+});
+
+test('transactional sources get outputs in offset order per partition and commits only at a barrier', async () => {
+  const input = Array.from({ length: 200 }, (_, i) => record('t/0', i, { k: `k${i % 9}`, n: i }));
+  const source = Object.assign(new MemorySource(input), { transactional: true as const });
+  const sink = new MemorySink({ ackDelayMs: () => Math.random() * 3 });
+  const sent: number[] = [];
+  const commitsSeenAt: number[] = [];
+  const origSend = sink.send.bind(sink);
+  let unacked = 0;
+  sink.send = async (r) => {
+    sent.push((JSON.parse(r.value.toString()) as { n: number }).n);
+    unacked++;
+    try {
+      await origSend(r);
+    } finally {
+      unacked--;
+    }
+  };
+  const origCommit = source.commit.bind(source);
+  source.commit = async (next) => {
+    commitsSeenAt.push(unacked);
+    assert.equal(next.get('t/0'), sent.length, 'the transaction holds exactly the outputs of the committed offsets');
+    return origCommit(next);
+  };
+  await new Pipeline(options({ source, sink, handler: stubHandler(() => Math.random() * 5) })).run();
+  assert.deepEqual(sent, Array.from({ length: 200 }, (_, i) => i));
+  assert.ok(commitsSeenAt.length > 0);
+  assert.ok(commitsSeenAt.every((n) => n === 0), 'no send was in progress at any commit');
+});
