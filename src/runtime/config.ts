@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../core/errors.js';
 import { OptionReader } from '../core/options.js';
 import { parseStreamRef } from '../core/stream-config.js';
@@ -78,6 +80,11 @@ export interface JobConfig {
 export const DEFAULT_USER_AGENT =
   'mediawiki-event-enrichment/0.1 (page content change enrichment; configure enrich.user_agent with a contact address)';
 
+/** A plain path (no scheme) is a local file or folder, relative to the working directory. */
+function toUri(value: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : pathToFileURL(resolve(value)).href;
+}
+
 function readBinding(parent: OptionReader, name: string, allowed: readonly string[]): StreamBinding {
   const reader = parent.child(name);
   const ref = parseStreamRef(reader.string('stream'));
@@ -90,8 +97,8 @@ export function resolveConfig(raw: unknown): JobConfig {
   const root = new OptionReader(raw, '');
   const sm = root.child('stream_manager');
   const jobName = sm.string('job_name');
-  const streamConfigUri = sm.string('stream_config_uri');
-  const schemaUris = sm.stringList('schema_uris');
+  const streamConfigUri = toUri(sm.string('stream_config_uri'));
+  const schemaUris = sm.stringList('schema_uris').map(toUri);
   const httpRoutes = sm.stringMap('http_client_routes');
   const source = readBinding(sm, 'source', CONNECTORS.source);
   const sink = readBinding(sm, 'sink', CONNECTORS.sink);

@@ -1,4 +1,5 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { OptionReader } from '../../core/options.js';
@@ -25,6 +26,7 @@ export class FileSink implements Sink {
   private readonly out: Writable;
 
   constructor(options: FileSinkOptions) {
+    mkdirSync(dirname(options.path), { recursive: true });
     this.file = createWriteStream(options.path, { flags: options.append ? 'a' : 'w' });
     if (options.path.endsWith('.gz')) {
       const gzip = createGzip();

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh clone: installs what is missing, builds, starts a Kafka broker
+# (and stops it afterwards if it started it), then runs unit, integration and end-to-end tests in
+# one node:test run, so that one summary line covers everything. Real MediaWiki tests start and
+# stop their own wiki.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+npx tsc -p tsconfig.json --noEmit
+npm run --silent build
+
+started_kafka=0
+if ! bash scripts/kafka.sh status >/dev/null 2>&1; then
+  bash scripts/kafka.sh start >&2
+  started_kafka=1
+fi
+cleanup() { if [ "$started_kafka" = 1 ]; then bash scripts/kafka.sh stop >&2 || true; fi; }
+trap cleanup EXIT
+
+export KAFKA_BOOTSTRAP=${KAFKA_BOOTSTRAP:-127.0.0.1:${KAFKA_PORT:-9092}}
+node --import tsx --test --test-concurrency=1 --test-timeout=900000 \
+  'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts'
