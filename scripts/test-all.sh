@@ -19,5 +19,4 @@ cleanup() { if [ "$started_kafka" = 1 ]; then bash scripts/kafka.sh stop >&2 || 
 trap cleanup EXIT
 
 export KAFKA_BOOTSTRAP=${KAFKA_BOOTSTRAP:-127.0.0.1:${KAFKA_PORT:-9092}}
-node --import tsx --test --test-concurrency=1 --test-timeout=900000 \
-  'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts'
+bash scripts/run-tests.sh test/unit test/integration test/e2e
