@@ -56,7 +56,13 @@ export class SchemaRepository {
   }
 
   get(schemaUri: string): Promise<JsonSchemaObject> {
-    const uri = normaliseSchemaUri(schemaUri);
+    let uri: string;
+    try {
+      uri = normaliseSchemaUri(schemaUri);
+    } catch (err) {
+      // URIs can come from input events' `$schema`; callers handle rejections, not throws.
+      return Promise.reject(err as Error);
+    }
     let pending = this.cache.get(uri);
     if (!pending) {
       pending = this.load(uri);

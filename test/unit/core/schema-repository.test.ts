@@ -185,7 +185,8 @@ describe('SchemaRepository', () => {
       /must be a file:\/\/ or http\(s\):\/\/ URI/,
     );
     const repo = sharedSchemaRepository();
-    assert.throws(() => repo.get('/mediawiki/../../../etc/passwd'), /invalid schema URI/);
+    await assert.rejects(repo.get('/mediawiki/../../../etc/passwd'), /invalid schema URI/);
+    await assert.rejects(repo.get(''), /invalid schema URI/);
   });
 
   it('rejects a file that is not a schema object', async () => {
