@@ -28,6 +28,12 @@ export class OptionReader {
     return this.raw[name] !== undefined && this.raw[name] !== null;
   }
 
+  /** Whether the option is given as an explicit null (to switch a default off); counts as reading it. */
+  isNull(name: string): boolean {
+    this.seen.add(name);
+    return this.raw[name] === null;
+  }
+
   private value(name: string): unknown {
     this.seen.add(name);
     const v = this.raw[name];

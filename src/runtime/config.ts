@@ -115,7 +115,8 @@ export function resolveConfig(raw: unknown): JobConfig {
     endpointTemplate,
     allowedDomains: en.has('allowed_domains') ? en.stringList('allowed_domains') : undefined,
     userAgent: en.string('user_agent', DEFAULT_USER_AGENT),
-    maxlag: en.optionalInteger('maxlag', { min: 0 }),
+    // Wikimedia's API etiquette asks non-interactive clients for maxlag=5; null sends none.
+    maxlag: en.has('maxlag') ? en.integer('maxlag') : en.isNull('maxlag') ? undefined : 5,
     apiHighLimits,
     // Without the apihighlimits right MediaWiki refuses more than 50 revids ("toomanyvalues").
     batchSize: en.integer('batch_size', 50, { min: 1, max: apiHighLimits ? 500 : 50 }),

@@ -67,7 +67,10 @@ export async function runPageContentChange(configPaths: readonly string[], signa
     pipeline.stop();
   };
   for (const s of signals) process.on(s, onSignal);
-  logger.info({ source: config.source, sink: config.sink.stream, errors: config.errorSink.stream }, 'started');
+  logger.info(
+    { source: `${config.source.connector}:${config.source.stream}`, sink: `${config.sink.connector}:${config.sink.stream}`, errors: `${config.errorSink.connector}:${config.errorSink.stream}` },
+    'started',
+  );
   let summary: Summary;
   try {
     summary = await pipeline.run();
