@@ -111,10 +111,9 @@ test('a sink failure stops the pipeline and the commit never passes the failed r
 
 test('stop() drains what is in flight, commits it, and reads no more', async () => {
   const input = Array.from({ length: 1000 }, (_, i) => record('p', i, { k: `k${i % 5}`, n: i }));
-  let pipeline!: Pipeline;
   const source = new MemorySource(input, (n) => n === 100 && pipeline.stop());
   const sink = new MemorySink();
-  pipeline = new Pipeline(options({ source, sink, handler: stubHandler(() => 3) }));
+  const pipeline = new Pipeline(options({ source, sink, handler: stubHandler(() => 3) }));
   const summary = await pipeline.run();
   assert.equal(summary.unfinished, 0);
   assert.ok(summary.records >= 99 && summary.records <= 100, `admitted ${summary.records}`);
