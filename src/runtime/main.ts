@@ -22,9 +22,24 @@ export interface RunResult {
  * the stream configs and schemas, builds the connectors and the job, runs the pipeline until the input
  * ends or a signal stops it, and returns the outcome counts.
  */
-export async function runPageContentChange(configPaths: readonly string[], signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']): Promise<RunResult> {
-  const config = resolveConfig(await loadConfigFiles(configPaths));
-  const logger = createLogger(config.runtime.logLevel, config.jobName);
+export async function runPageContentChange(configPaths: readonly string[]): Promise<RunResult> {
+  return runPageContentChangeJob(await loadConfigFiles(configPaths));
+}
+
+export interface RunOptions {
+  /** Signals that stop the job gracefully. @default SIGINT, SIGTERM */
+  signals?: NodeJS.Signals[];
+  /** Replaces the stderr logger (tests). */
+  logger?: Logger;
+  /** Called with the pipeline once it runs, so an embedding program can stop it. */
+  onStart?: (pipeline: Pipeline) => void;
+}
+
+/** Runs the job from an already merged config document (the shape of the config files). */
+export async function runPageContentChangeJob(rawConfig: unknown, options: RunOptions = {}): Promise<RunResult> {
+  const signals = options.signals ?? ['SIGINT', 'SIGTERM'];
+  const config = resolveConfig(rawConfig);
+  const logger = options.logger ?? createLogger(config.runtime.logLevel, config.jobName);
   const metrics = new PrometheusMetrics();
   const fetchText = createFetchText(config.httpRoutes, config.enrich.userAgent);
   const repository = new SchemaRepository({ baseUris: config.schemaUris, fetchText });
@@ -71,6 +86,7 @@ export async function runPageContentChange(configPaths: readonly string[], signa
     { source: `${config.source.connector}:${config.source.stream}`, sink: `${config.sink.connector}:${config.sink.stream}`, errors: `${config.errorSink.connector}:${config.errorSink.stream}` },
     'started',
   );
+  options.onStart?.(pipeline);
   let summary: Summary;
   try {
     summary = await pipeline.run();
