@@ -23,6 +23,9 @@ export interface Handled {
 export interface RecordHandler {
   /** Called in source order, synchronously, so that keys are sequenced in input order. */
   handle(record: SourceRecord): Handled;
-  /** The error event for an output that is larger than its sink accepts. */
-  oversize(record: SourceRecord, bytes: number, limit: number): SinkRecord;
+  /**
+   * The error event for an outcome larger than its sink accepts: an output (its error event carries
+   * the raw input instead), or an error event whose raw input is itself too large (cut to fit).
+   */
+  oversize(record: SourceRecord, bytes: number, limit: number, what: 'output' | 'error event'): SinkRecord;
 }

@@ -151,13 +151,18 @@ export class Pipeline {
         }
         this.counts.oversize++;
         this.options.metrics.count('oversize_outputs');
-        out = this.options.handler.oversize(record, out.value.length, limit);
-        final = { kind: 'failed', errorType: 'OversizeEventError', errorEvent: out };
         target = this.options.errorSink;
+        out = this.options.handler.oversize(record, out.value.length, target.maxRecordBytes ?? limit, 'output');
+        final = { kind: 'failed', errorType: 'OversizeEventError', errorEvent: out };
       }
     } else if (outcome.kind === 'failed') {
       target = this.options.errorSink;
       out = outcome.errorEvent;
+      const limit = target.maxRecordBytes;
+      // An error event carries its raw input: a huge malformed input must not make it unproducible.
+      if (limit !== undefined && out.value.length > limit) {
+        out = this.options.handler.oversize(record, out.value.length, limit, 'error event');
+      }
     }
     if (!target || !out) return { ack: Promise.resolve(), outcome: final };
     const ack = target.send(out);

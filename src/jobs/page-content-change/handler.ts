@@ -146,15 +146,15 @@ export class PageContentChangeHandler implements RecordHandler {
     return { key: key ? serialiseKey(key) : null, value: Buffer.from(JSON.stringify(event)), timestamp: now.getTime() };
   }
 
-  oversize(record: SourceRecord, bytes: number, limit: number): SinkRecord {
+  oversize(record: SourceRecord, bytes: number, limit: number, what: 'output' | 'error event'): SinkRecord {
     let raw = record.value.toString('utf8');
     let note = '';
     // The error event carries the input, not the huge output; if even the input does not fit, keep
-    // its head so the error event itself can be produced, and say so.
+    // its head so that the error event itself can be produced, and say so.
     const room = Math.max(1024, Math.floor(limit / 2));
-    if (Buffer.byteLength(raw) > room) {
-      raw = Buffer.from(raw).subarray(0, room).toString('utf8');
-      note = ` (raw_event truncated to its first ${room} bytes)`;
+    if (record.value.length > room) {
+      raw = record.value.subarray(0, room).toString('utf8');
+      note = ` (raw_event cut to its first ${room} bytes)`;
     }
     let parsed: unknown;
     try {
@@ -162,7 +162,10 @@ export class PageContentChangeHandler implements RecordHandler {
     } catch {
       parsed = undefined;
     }
-    const error = new EnrichmentError('OversizeEventError', `enriched event is ${bytes} bytes, over the sink's limit of ${limit} bytes${note}`, { details: { bytes, limit } });
+    const subject = what === 'output' ? 'the enriched event' : 'the error event for this input';
+    const error = new EnrichmentError('OversizeEventError', `${subject} is ${bytes} bytes, over the sink's limit of ${limit} bytes${note}`, {
+      details: { bytes, limit },
+    });
     return this.errorRecord(error, raw, parsed, eventKey(parsed));
   }
 

@@ -10,7 +10,14 @@ export interface InputSchemas {
   title: string;
   /** The pinned source schema (`/mediawiki/page/change/1.2.0`), compiled at start. */
   pinned: { uri: string; validate: Validate; projection: Projection };
+  /**
+   * Schema URIs the repository did not have. Remembered so that a stream of events of an unknown
+   * version does not read the repositories again for each event; bounded, as URIs come from input.
+   */
+  unknown: Set<string>;
 }
+
+const MAX_UNKNOWN_SCHEMAS = 1_000;
 
 export interface CheckedInput {
   event: Record<string, unknown>;
@@ -33,10 +40,14 @@ export async function checkInput(event: Record<string, unknown>, schemas: InputS
     throw new EnrichmentError('SchemaValidationError', `$schema ${declared} is not a ${schemas.title} schema`);
   }
   let validate: Validate | undefined;
-  try {
-    validate = uri === schemas.pinned.uri ? schemas.pinned.validate : await schemas.validator.forSchema(uri);
-  } catch {
-    validate = undefined;
+  if (uri === schemas.pinned.uri) validate = schemas.pinned.validate;
+  else if (!schemas.unknown.has(uri)) {
+    try {
+      validate = await schemas.validator.forSchema(uri);
+    } catch {
+      if (schemas.unknown.size >= MAX_UNKNOWN_SCHEMAS) schemas.unknown.clear();
+      schemas.unknown.add(uri);
+    }
   }
   if (validate) {
     const result = validate(event);

@@ -63,6 +63,7 @@ export async function createPageContentChangeJob(deps: {
       validator,
       title: sourceSettings.schema_title.replace(/^\/+|\/+$/g, ''),
       pinned: { uri: sourceSchemaId, validate: sourceValidate, projection: compileProjection(sourceSchema) },
+      unknown: new Set(),
     },
     output: { stream: config.sink.stream, schemaUri: sinkSchemaId, projection: compileProjection(sinkSchema), validate: sinkValidate },
     errorStream: config.errorSink.stream,

@@ -26,8 +26,8 @@ function stubHandler(latency: () => number, track?: { inFlight: number; max: num
       })();
       return { key: v.k, outcome };
     },
-    oversize(rec, bytes, limit) {
-      return out({ oversize: rec.offset, bytes, limit });
+    oversize(rec, bytes, limit, what) {
+      return out(what === 'output' ? { oversize: rec.offset, bytes, limit } : { shrunk: rec.offset, bytes, limit });
     },
   };
 }
@@ -166,4 +166,14 @@ test('transactional sources get outputs in offset order per partition and commit
   assert.deepEqual(sent, Array.from({ length: 200 }, (_, i) => i));
   assert.ok(commitsSeenAt.length > 0);
   assert.ok(commitsSeenAt.every((n) => n === 0), 'no send was in progress at any commit');
+});
+
+test('an error event larger than the error sink accepts is replaced by its cut-down form', async () => {
+  const source = new MemorySource([record('p', 0, { fail: true }), record('p', 1, { k: 'a', n: 1 })]);
+  const errorSink = new MemorySink({ maxRecordBytes: 5 });
+  const sink = new MemorySink();
+  const summary = await new Pipeline(options({ source, sink, errorSink, handler: stubHandler(() => 1) })).run();
+  assert.deepEqual(errorSink.values(), [{ shrunk: 0, bytes: Buffer.byteLength('{"error":0}'), limit: 5 }]);
+  assert.deepEqual(sink.values(), [{ k: 'a', n: 1 }]);
+  assert.deepEqual(summary.outcomes, { enriched: 1, passed: 0, dropped: 0, failed: 1 });
 });
