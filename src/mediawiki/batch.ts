@@ -1,0 +1,157 @@
+import { isEnrichmentError } from '../core/errors.js';
+import type { Metrics } from '../core/metrics.js';
+import type { WikiTarget } from './endpoint.js';
+import { FetcherClosedError } from './errors.js';
+import { decide, type RetryPolicy } from './retry-policy.js';
+import type { RevisionResult } from './revisions.js';
+import type { RevisionContent } from './types.js';
+
+/** Fetches one batch of distinct ids for one wiki; one result per id. Rejects only for non-input failures. */
+export type BatchRunner = (
+  target: WikiTarget,
+  revIds: readonly number[],
+) => Promise<ReadonlyMap<number, RevisionResult>>;
+
+export interface BatcherOptions {
+  readonly batchSize: number;
+  readonly lingerMs: number;
+  readonly retry: RetryPolicy;
+}
+
+export interface BatcherDeps {
+  readonly metrics: Metrics;
+  readonly now: () => number;
+  readonly random: () => number;
+}
+
+/** One fetch waiting for its revision. Each keeps its own attempt count, so retries are per revision. */
+interface Entry {
+  readonly target: WikiTarget;
+  readonly revId: number;
+  readonly ingestedAtMs: number;
+  /** Requests this entry has been part of so far. */
+  attempts: number;
+  readonly resolve: (revision: RevisionContent) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface OpenBatch {
+  readonly target: WikiTarget;
+  readonly entries: Entry[];
+  readonly ids: Set<number>;
+  readonly timer: NodeJS.Timeout;
+}
+
+/**
+ * Collects revision ids per wiki until `batchSize` distinct ids or `lingerMs` have passed, then runs
+ * one batch. The unit of retry is the revision: a failed result schedules that entry alone after its
+ * backoff, and it then joins whatever batch of its wiki is open. Entries asking for the same id in one
+ * batch share its result.
+ */
+export class RevisionBatcher {
+  private readonly open = new Map<string, OpenBatch>();
+  private readonly retryTimers = new Map<NodeJS.Timeout, Entry>();
+  private closedWith: unknown;
+
+  constructor(
+    private readonly options: BatcherOptions,
+    private readonly run: BatchRunner,
+    private readonly deps: BatcherDeps,
+  ) {}
+
+  submit(target: WikiTarget, revId: number, ingestedAtMs: number): Promise<RevisionContent> {
+    if (this.closedWith !== undefined) return Promise.reject(this.closedWith);
+    return new Promise((resolve, reject) => {
+      this.enqueue({ target, revId, ingestedAtMs, attempts: 0, resolve, reject });
+    });
+  }
+
+  /** Clears every timer and rejects every fetch that is not in a request with `error`. */
+  close(error: unknown = new FetcherClosedError()): void {
+    if (this.closedWith !== undefined) return;
+    this.closedWith = error;
+    for (const batch of this.open.values()) {
+      clearTimeout(batch.timer);
+      for (const entry of batch.entries) entry.reject(error);
+    }
+    this.open.clear();
+    for (const [timer, entry] of this.retryTimers) {
+      clearTimeout(timer);
+      entry.reject(error);
+    }
+    this.retryTimers.clear();
+  }
+
+  /** Fetches waiting in open batches or for a retry (not those in a request). */
+  get pending(): number {
+    let n = this.retryTimers.size;
+    for (const batch of this.open.values()) n += batch.entries.length;
+    return n;
+  }
+
+  private enqueue(entry: Entry): void {
+    const key = entry.target.key;
+    let batch = this.open.get(key);
+    if (batch === undefined) {
+      const timer = setTimeout(() => this.flush(key), this.options.lingerMs);
+      batch = { target: entry.target, entries: [], ids: new Set(), timer };
+      this.open.set(key, batch);
+    }
+    batch.entries.push(entry);
+    batch.ids.add(entry.revId);
+    if (batch.ids.size >= this.options.batchSize) this.flush(key);
+  }
+
+  private flush(key: string): void {
+    const batch = this.open.get(key);
+    if (batch === undefined) return;
+    this.open.delete(key);
+    clearTimeout(batch.timer);
+    for (const entry of batch.entries) entry.attempts += 1;
+    const ids = [...batch.ids];
+    this.deps.metrics.observe('mediawiki_batch_size', ids.length);
+    this.run(batch.target, ids).then(
+      (results) => {
+        for (const entry of batch.entries) this.settle(entry, results.get(entry.revId));
+      },
+      (error: unknown) => {
+        for (const entry of batch.entries) entry.reject(error);
+      },
+    );
+  }
+
+  private settle(entry: Entry, result: RevisionResult | undefined): void {
+    if (result === undefined) {
+      entry.reject(new Error(`batch runner returned no result for revision ${entry.revId}`));
+      return;
+    }
+    if (result.ok) {
+      entry.resolve(result.revision);
+      return;
+    }
+    const decision = decide(
+      result.error,
+      entry.attempts,
+      this.options.retry,
+      { nowMs: this.deps.now(), ingestedAtMs: entry.ingestedAtMs },
+      this.deps.random,
+    );
+    if (!decision.retry) {
+      entry.reject(result.error);
+      return;
+    }
+    // After close a retry would never run: the fetch has no outcome, which is not the error's to give.
+    if (this.closedWith !== undefined) {
+      entry.reject(this.closedWith);
+      return;
+    }
+    this.deps.metrics.count('mediawiki_retries', {
+      error_type: isEnrichmentError(result.error) ? result.error.type : 'unknown',
+    });
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      this.enqueue(entry);
+    }, decision.delayMs);
+    this.retryTimers.set(timer, entry);
+  }
+}

@@ -1,0 +1,177 @@
+import { performance } from 'node:perf_hooks';
+import type { Dispatcher } from 'undici';
+import { EnrichmentError, isEnrichmentError } from '../core/errors.js';
+import { noopMetrics, type Metrics } from '../core/metrics.js';
+import { RevisionBatcher } from './batch.js';
+import { ActionApiClient } from './client.js';
+import { compileDomainAllowlist } from './domain-allowlist.js';
+import { resolveWikiTarget, type WikiTarget } from './endpoint.js';
+import { FetcherClosedError, domainNotAllowedError, responseFormatError } from './errors.js';
+import { resolveMediaWikiOptions, type MediaWikiClientOptions } from './options.js';
+import {
+  buildRevisionsQuery,
+  mentionedIds,
+  parseRevisionsResponse,
+  resolveRevisionResults,
+  type RevisionResult,
+  type RevisionsResponsePart,
+} from './revisions.js';
+import type { RevisionContent, RevisionFetcher, RevisionRequest } from './types.js';
+
+export {
+  DEFAULT_MEDIAWIKI_OPTIONS,
+  resolveMediaWikiOptions,
+  type MediaWikiClientOptions,
+} from './options.js';
+
+/** The subset of a pino logger the fetcher writes to. */
+export interface FetcherLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface RevisionFetcherDeps {
+  /** undici dispatcher; when absent the fetcher creates an Agent (keep-alive) and closes it on close(). */
+  readonly dispatcher?: Dispatcher;
+  readonly metrics?: Metrics;
+  readonly logger?: FetcherLogger;
+  /** Wall clock for the recency of missing revisions and for Retry-After dates. */
+  readonly now?: () => number;
+  /** Jitter source, [0, 1). */
+  readonly random?: () => number;
+}
+
+const silentLogger: FetcherLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * The Action API revision fetcher: allowlist, batching per wiki, retries per revision, global
+ * concurrency budget. Metrics: counters `mediawiki_requests{status,error_type}` (status is the HTTP
+ * status or `none`; error_type `none` on success), `mediawiki_revisions_requested`,
+ * `mediawiki_retries{error_type}`; histograms `mediawiki_request_seconds`, `mediawiki_batch_size`.
+ */
+export function createRevisionFetcher(
+  options: MediaWikiClientOptions,
+  deps: RevisionFetcherDeps = {},
+): RevisionFetcher {
+  const resolved = resolveMediaWikiOptions(options);
+  const metrics = deps.metrics ?? noopMetrics;
+  const logger = deps.logger ?? silentLogger;
+  const now = deps.now ?? Date.now;
+  const isAllowed = compileDomainAllowlist(resolved.allowedDomains);
+  const client = new ActionApiClient(resolved, { dispatcher: deps.dispatcher, now });
+  const targets = new Map<string, WikiTarget>();
+  let closed = false;
+
+  async function requestPart(target: WikiTarget, params: URLSearchParams): Promise<RevisionsResponsePart> {
+    const started = performance.now();
+    let status = 'none';
+    try {
+      const response = await client.get(target, params);
+      status = '200';
+      const part = parseRevisionsResponse(response.body, { retryAfterMs: response.retryAfterMs });
+      metrics.count('mediawiki_requests', { status, error_type: 'none' });
+      return part;
+    } catch (error) {
+      if (isEnrichmentError(error)) {
+        if (error.type === 'HttpStatusError') status = String(error.details.status);
+        metrics.count('mediawiki_requests', { status, error_type: error.type });
+        logger.warn({ err: error, domain: target.domain, url: target.url }, 'Action API request failed');
+      }
+      throw error;
+    } finally {
+      metrics.observe('mediawiki_request_seconds', (performance.now() - started) / 1000);
+    }
+  }
+
+  async function runBatch(
+    target: WikiTarget,
+    revIds: readonly number[],
+  ): Promise<Map<number, RevisionResult>> {
+    metrics.count('mediawiki_revisions_requested', {}, revIds.length);
+    logger.debug({ domain: target.domain, revisions: revIds.length }, 'fetching revisions');
+    const parts: RevisionsResponsePart[] = [];
+    let continueParams: Readonly<Record<string, string>> | undefined;
+    // Each continued answer must bring at least one revision, so a batch needs at most one request per id.
+    for (let request = 0; request <= revIds.length; request += 1) {
+      let part: RevisionsResponsePart;
+      try {
+        part = await requestPart(
+          target,
+          buildRevisionsQuery(revIds, { maxlag: resolved.maxlag, continueParams }),
+        );
+      } catch (error) {
+        if (!isEnrichmentError(error)) throw error;
+        return partialResults(revIds, parts, error);
+      }
+      if (parts.length > 0 && mentionedIds(part).length === 0) {
+        return partialResults(
+          revIds,
+          parts,
+          responseFormatError('continuation brought no revision', { continueParams }),
+        );
+      }
+      parts.push(part);
+      if (part.continueParams === undefined) return resolveRevisionResults(revIds, parts);
+      continueParams = part.continueParams;
+    }
+    return partialResults(
+      revIds,
+      parts,
+      responseFormatError('continuation does not end', { continueParams }),
+    );
+  }
+
+  const batcher = new RevisionBatcher(resolved, runBatch, {
+    metrics,
+    now,
+    random: deps.random ?? Math.random,
+  });
+
+  return {
+    fetch(request: RevisionRequest): Promise<RevisionContent> {
+      if (closed) return Promise.reject(new FetcherClosedError());
+      // The job checks the allowlist first; this repeats it so that no caller can aim requests elsewhere.
+      if (!isAllowed(request.domain)) return Promise.reject(domainNotAllowedError(request.domain));
+      if (!Number.isSafeInteger(request.revId) || request.revId < 0) {
+        return Promise.reject(
+          new EnrichmentError('InvalidEventError', `revision id ${String(request.revId)} is not a valid id`, {
+            details: { rev_id: request.revId },
+          }),
+        );
+      }
+      let target = targets.get(request.domain);
+      if (target === undefined) {
+        target = resolveWikiTarget(resolved.endpointTemplate, request.domain, resolved.httpRoutes);
+        targets.set(request.domain, target);
+      }
+      return batcher.submit(target, request.revId, request.ingestedAtMs);
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      batcher.close(new FetcherClosedError());
+      await client.close();
+    },
+  };
+}
+
+/**
+ * After a request of a batch failed: the revisions earlier answers already settled keep their
+ * result; every other one shares the failure and is retried (or not) on its own.
+ */
+function partialResults(
+  revIds: readonly number[],
+  parts: readonly RevisionsResponsePart[],
+  error: EnrichmentError,
+): Map<number, RevisionResult> {
+  const settled = resolveRevisionResults(revIds, parts);
+  const results = new Map<number, RevisionResult>();
+  for (const revId of revIds) {
+    const answered = parts.some((p) => p.revisions.has(revId) || p.badRevIds.has(revId));
+    const result = settled.get(revId);
+    results.set(revId, answered && result !== undefined ? result : { ok: false, error });
+  }
+  return results;
+}

@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { EnrichmentError } from '../../../src/core/errors.js';
+import { recordingMetrics } from '../../../src/core/metrics.js';
+import { RevisionBatcher, type BatchRunner } from '../../../src/mediawiki/batch.js';
+import { resolveWikiTarget } from '../../../src/mediawiki/endpoint.js';
+import { FetcherClosedError, httpStatusError } from '../../../src/mediawiki/errors.js';
+import { DEFAULT_RETRY_POLICY } from '../../../src/mediawiki/retry-policy.js';
+import type { RevisionResult } from '../../../src/mediawiki/revisions.js';
+import type { RevisionContent } from '../../../src/mediawiki/types.js';
+
+const en = resolveWikiTarget('http://localhost:6500/w/api.php', 'en.wikipedia.org', {});
+const de = resolveWikiTarget('http://localhost:6500/w/api.php', 'de.wikipedia.org', {});
+const retry = { ...DEFAULT_RETRY_POLICY, initialDelayMs: 0, maxDelayMs: 0, jitter: 0, maxRetries: 2 };
+
+function revision(revId: number): RevisionContent {
+  return { revId, slots: { main: { role: 'main', content: `text ${revId}`, textHidden: false } } };
+}
+
+/** A runner that records its calls and answers by `answer(domain, revId, call number)`. */
+function recordingRunner(
+  answer: (domain: string, revId: number, call: number) => RevisionResult = (_d, id) => ({
+    ok: true,
+    revision: revision(id),
+  }),
+) {
+  const calls: { domain: string; revIds: number[] }[] = [];
+  const run: BatchRunner = async (target, revIds) => {
+    calls.push({ domain: target.domain, revIds: [...revIds] });
+    return new Map(revIds.map((id) => [id, answer(target.domain, id, calls.length)]));
+  };
+  return { run, calls };
+}
+
+function batcher(run: BatchRunner, options: { batchSize: number; lingerMs: number }) {
+  const metrics = recordingMetrics();
+  const b = new RevisionBatcher({ ...options, retry }, run, { metrics, now: Date.now, random: () => 0.5 });
+  return { b, metrics };
+}
+
+describe('RevisionBatcher', () => {
+  it('sends a batch when it is full, and the rest after the linger', async (t) => {
+    const { run, calls } = recordingRunner();
+    const { b } = batcher(run, { batchSize: 3, lingerMs: 5 });
+    t.after(() => b.close());
+    const results = await Promise.all([1, 2, 3, 4, 5, 6, 7].map((id) => b.submit(en, id, Date.now())));
+    assert.deepEqual(
+      results.map((r) => r.revId),
+      [1, 2, 3, 4, 5, 6, 7],
+    );
+    assert.deepEqual(
+      calls.map((c) => c.revIds),
+      [[1, 2, 3], [4, 5, 6], [7]],
+    );
+  });
+
+  it('keeps wikis apart', async (t) => {
+    const { run, calls } = recordingRunner();
+    const { b } = batcher(run, { batchSize: 50, lingerMs: 5 });
+    t.after(() => b.close());
+    await Promise.all([b.submit(en, 1, 0), b.submit(de, 1, 0), b.submit(en, 2, 0)]);
+    assert.deepEqual(calls, [
+      { domain: 'en.wikipedia.org', revIds: [1, 2] },
+      { domain: 'de.wikipedia.org', revIds: [1] },
+    ]);
+  });
+
+  it('asks once for an id wanted twice, and both get the answer', async (t) => {
+    const { run, calls } = recordingRunner();
+    const { b, metrics } = batcher(run, { batchSize: 50, lingerMs: 5 });
+    t.after(() => b.close());
+    const [a, c] = await Promise.all([b.submit(en, 5, 0), b.submit(en, 5, 0)]);
+    assert.deepEqual(
+      calls.map((x) => x.revIds),
+      [[5]],
+    );
+    assert.equal(a, c);
+    assert.equal(metrics.total('mediawiki_retries'), 0);
+  });
+
+  it('retries a failed revision alone, in whatever batch of its wiki is open', async (t) => {
+    const { run, calls } = recordingRunner((_d, id, call) =>
+      id === 1 && call === 1
+        ? { ok: false, error: httpStatusError(503) }
+        : { ok: true, revision: revision(id) },
+    );
+    // batchSize 2 sends [1, 2] at once; the long linger keeps the next batch open until it is full.
+    const { b, metrics } = batcher(run, { batchSize: 2, lingerMs: 60_000 });
+    t.after(() => b.close());
+    const first = Promise.all([b.submit(en, 1, 0), b.submit(en, 2, 0)]);
+    const third = b.submit(en, 3, 0);
+    const [[r1, r2], r3] = await Promise.all([first, third]);
+    assert.deepEqual([r1.revId, r2.revId, r3.revId], [1, 2, 3]);
+    assert.deepEqual(
+      calls.map((c) => c.revIds),
+      [
+        [1, 2],
+        [3, 1],
+      ],
+    );
+    assert.equal(metrics.counts.get('mediawiki_retries{error_type=HttpStatusError}'), 1);
+  });
+
+  it('gives up after 1 + maxRetries attempts with the last error', async (t) => {
+    const { run, calls } = recordingRunner(() => ({ ok: false, error: httpStatusError(500) }));
+    const { b, metrics } = batcher(run, { batchSize: 50, lingerMs: 1 });
+    t.after(() => b.close());
+    await assert.rejects(b.submit(en, 9, 0), (error: unknown) => {
+      assert.ok(error instanceof EnrichmentError);
+      assert.equal(error.type, 'HttpStatusError');
+      assert.equal(error.details.status, 500);
+      return true;
+    });
+    assert.equal(calls.length, 3);
+    assert.equal(metrics.total('mediawiki_retries'), 2);
+  });
+
+  it('rejects a runner failure that is no input failure as is, without retrying', async (t) => {
+    const bug = new TypeError('bug');
+    let calls = 0;
+    const { b } = batcher(
+      async () => {
+        calls += 1;
+        throw bug;
+      },
+      { batchSize: 50, lingerMs: 1 },
+    );
+    t.after(() => b.close());
+    await assert.rejects(b.submit(en, 1, 0), (error: unknown) => error === bug);
+    assert.equal(calls, 1);
+  });
+
+  it('on close rejects waiting fetches, clears its timers and refuses new ones', async () => {
+    const { run, calls } = recordingRunner((_d, id) =>
+      id === 1 ? { ok: false, error: httpStatusError(503) } : { ok: true, revision: revision(id) },
+    );
+    const slowRetry = { ...retry, initialDelayMs: 60_000, maxDelayMs: 60_000 };
+    const deps = { metrics: recordingMetrics(), now: Date.now, random: () => 0.5 };
+    const b = new RevisionBatcher({ batchSize: 2, lingerMs: 60_000, retry: slowRetry }, run, deps);
+    const retrying = b.submit(en, 1, 0);
+    const done = b.submit(en, 5, 0);
+    assert.equal((await done).revId, 5);
+    // Revision 1 failed and waits a minute for its retry; revision 2 waits a minute in an open batch.
+    const lingering = b.submit(de, 2, 0);
+    assert.equal(b.pending, 2);
+    b.close();
+    await assert.rejects(retrying, FetcherClosedError);
+    await assert.rejects(lingering, FetcherClosedError);
+    await assert.rejects(b.submit(en, 4, 0), FetcherClosedError);
+    assert.equal(b.pending, 0);
+    assert.deepEqual(
+      calls.map((c) => c.revIds),
+      [[1, 5]],
+    );
+  });
+});
