@@ -1,7 +1,9 @@
+import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { Agent, request, type Dispatcher } from 'undici';
 import { EnrichmentError } from '../core/errors.js';
+import { noopMetrics, type Metrics } from '../core/metrics.js';
 import type { WikiTarget } from './endpoint.js';
 import {
   FetcherClosedError,
@@ -58,12 +60,14 @@ export class ActionApiClient {
   private readonly budget: Semaphore;
   private readonly closing = new AbortController();
   private readonly now: () => number;
+  private readonly metrics: Metrics;
 
   constructor(
     private readonly options: ActionApiClientOptions,
-    deps: { dispatcher?: Dispatcher; now?: () => number } = {},
+    deps: { dispatcher?: Dispatcher; now?: () => number; metrics?: Metrics } = {},
   ) {
     this.now = deps.now ?? Date.now;
+    this.metrics = deps.metrics ?? noopMetrics;
     this.ownsDispatcher = deps.dispatcher === undefined;
     this.dispatcher = deps.dispatcher ?? new Agent({ connect: { timeout: options.connectTimeoutMs } });
     this.budget = new Semaphore(options.maxConcurrentRequests);
@@ -71,9 +75,12 @@ export class ActionApiClient {
 
   async get(target: WikiTarget, params: URLSearchParams): Promise<ApiResponse> {
     await this.budget.acquire();
+    // Measured once a slot is held: time spent waiting for the budget is not the API's.
+    const started = performance.now();
     try {
       return await this.send(target, params);
     } finally {
+      this.metrics.observe('mediawiki_request_seconds', (performance.now() - started) / 1000);
       this.budget.release();
     }
   }

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { EnrichmentError, isEnrichmentError } from '../core/errors.js';
 import { noopMetrics, type Metrics } from '../core/metrics.js';
@@ -60,12 +59,11 @@ export function createRevisionFetcher(
   const logger = deps.logger ?? silentLogger;
   const now = deps.now ?? Date.now;
   const isAllowed = compileDomainAllowlist(resolved.allowedDomains);
-  const client = new ActionApiClient(resolved, { dispatcher: deps.dispatcher, now });
+  const client = new ActionApiClient(resolved, { dispatcher: deps.dispatcher, now, metrics });
   const targets = new Map<string, WikiTarget>();
   let closed = false;
 
   async function requestPart(target: WikiTarget, params: URLSearchParams): Promise<RevisionsResponsePart> {
-    const started = performance.now();
     let status = 'none';
     try {
       const response = await client.get(target, params);
@@ -80,8 +78,6 @@ export function createRevisionFetcher(
         logger.warn({ err: error, domain: target.domain, url: target.url }, 'Action API request failed');
       }
       throw error;
-    } finally {
-      metrics.observe('mediawiki_request_seconds', (performance.now() - started) / 1000);
     }
   }
 
@@ -89,7 +85,7 @@ export function createRevisionFetcher(
     target: WikiTarget,
     revIds: readonly number[],
   ): Promise<Map<number, RevisionResult>> {
-    metrics.count('mediawiki_revisions_requested', {}, revIds.length);
+    metrics.count('mediawiki_revisions_requested', undefined, revIds.length);
     logger.debug({ domain: target.domain, revisions: revIds.length }, 'fetching revisions');
     const parts: RevisionsResponsePart[] = [];
     let continueParams: Readonly<Record<string, string>> | undefined;
