@@ -142,7 +142,11 @@ cmd_start() {
     return
   fi
   [[ "$PORT" == 0 ]] && PORT="$(free_port)"
-  [[ -f "$DIR/LocalSettings.php" ]] || create_wiki
+  # credentials.env is written last: without it an earlier creation was interrupted, so start afresh.
+  if [[ ! -f "$DIR/credentials.env" ]]; then
+    rm -rf "$DIR/LocalSettings.php" "$DIR/data"
+    create_wiki
+  fi
   write_local_settings
   # setsid: the server gets its own process group. With PHP_CLI_SERVER_WORKERS the parent forks workers
   # that keep serving the port if only the parent is killed, so stop signals the whole group.

@@ -32,7 +32,10 @@ export interface FetcherLogger {
 }
 
 export interface RevisionFetcherDeps {
-  /** undici dispatcher; when absent the fetcher creates an Agent (keep-alive) and closes it on close(). */
+  /**
+   * undici dispatcher; when absent the fetcher creates an Agent (keep-alive, `connectTimeoutMs`) and
+   * closes it on close(). A given one keeps its own connect timeout and stays open.
+   */
   readonly dispatcher?: Dispatcher;
   readonly metrics?: Metrics;
   readonly logger?: FetcherLogger;
