@@ -58,18 +58,23 @@ export class Pipeline {
   private barrier: Promise<void> | undefined;
   private failure: Error | undefined;
   private stopping = false;
+  /** Settles on the first `stop()`: ends the unbounded wait for records in flight at the end of the input. */
+  private readonly stopRequested: Promise<void>;
+  private onStopRequested!: () => void;
   private lastCommitted = new Map<string, number>();
   private commitChain: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: PipelineOptions) {
     this.window = new InFlightWindow(options.maxInFlight);
     this.transactional = isTransactional(options.source);
+    this.stopRequested = new Promise((resolve) => (this.onStopRequested = resolve));
   }
 
   /** Asks the pipeline to stop reading; `run` then drains and resolves. Idempotent. */
   stop(): void {
     if (this.stopping) return;
     this.stopping = true;
+    this.onStopRequested();
     this.options.source.stop();
   }
 
@@ -88,6 +93,10 @@ export class Pipeline {
     } catch (err) {
       this.fail(err);
     } finally {
+      // A finite input that ended is no stop: a file has no committed position to resume from, so
+      // every record read gets its outcome however long its retries take (the fetcher's timeouts
+      // bound them). A stop or a failure, before or during that wait, bounds the rest.
+      if (!this.stopping) await Promise.race([this.window.idle(), this.stopRequested]);
       this.stop();
       await this.drain(this.options.drainTimeoutMs);
       clearInterval(timer);
