@@ -1,0 +1,334 @@
+import { RdKafka } from '@confluentinc/kafka-javascript';
+import type { Source, SourceListener, SourceRecord } from '../types.js';
+import { callback, codes, isNotGroupMember, retryTransient, sleep, toKafkaError, type KafkaClientError } from './kafka-error.js';
+import { logLibrdkafka } from './logger.js';
+import type { KafkaSourceConfig } from './options.js';
+import { parsePartitionKey, partitionKey } from './partition-key.js';
+import type { KafkaClientDeps } from './producer-client.js';
+import { configErrorFromClient } from './properties.js';
+import { RecordQueue } from './record-queue.js';
+
+/** Present in the binding (lib/kafka-consumer.js) but missing from its typings. */
+interface ConsumerExtras {
+  commitCb(offsets: RdKafka.TopicPartitionOffset[], cb: (err: unknown) => void): void;
+  setDefaultIsTimeoutOnlyForFirstMessage(value: boolean): void;
+  incrementalAssign(partitions: Partition[]): void;
+  incrementalUnassign(partitions: Partition[]): void;
+  assignmentLost(): boolean;
+}
+
+type Partition = { topic: string; partition: number };
+
+const CONNECT_TIMEOUT_MS = 30_000;
+/** A consume call waits this long for a first record, then takes what is ready (up to POLL_BATCH). */
+const POLL_TIMEOUT_MS = 250;
+const POLL_BATCH = 500;
+/** Transient commit failures (coordinator moving, broker restarting) are retried this long. */
+const COMMIT_DEADLINE_MS = 60_000;
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Reads a consumer group's topics with librdkafka's KafkaConsumer (the binding's lower-level API:
+ * it lets the source decide when to poll, when to answer a rebalance and what to commit, which the
+ * KafkaJS-style `run()` loop hides).
+ *
+ * A background loop keeps polling even while the runtime does not pull, because librdkafka only
+ * serves rebalances and the max.poll.interval.ms liveness check from poll calls; when the read-ahead
+ * queue holds `max_buffered_records`, the assigned partitions are paused (nothing more is fetched)
+ * and resumed once the runtime has taken half of it.
+ */
+export class KafkaSource implements Source {
+  protected readonly consumer: RdKafka.KafkaConsumer;
+  /** Partitions this member owns: only their offsets are committed. */
+  protected readonly assigned = new Set<string>();
+  /** Partitions taken away by a lost assignment (session timeout) and not assigned again. */
+  protected readonly lost = new Set<string>();
+  private readonly revoking = new Set<string>();
+  private readonly queue = new RecordQueue();
+  /** Last offset queued per partition: a record re-delivered after pause/resume is not yielded twice. */
+  private readonly lastQueued = new Map<string, number>();
+  private rebalances: Promise<void> = Promise.resolve();
+  private listener: SourceListener | undefined;
+  private started: Promise<void> | undefined;
+  private polling: Promise<void> | undefined;
+  private closed: Promise<void> | undefined;
+  private paused = false;
+  private stopped = false;
+  private closing = false;
+  private failure: KafkaClientError | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    protected readonly config: KafkaSourceConfig,
+    protected readonly deps: KafkaClientDeps,
+    propertiesKey: string,
+  ) {
+    const conf: RdKafka.ConsumerGlobalConfig = {
+      ...config.properties,
+      'bootstrap.servers': config.bootstrapServers,
+      'group.id': config.consumerGroup,
+      'client.id': deps.clientId,
+      'enable.auto.commit': false,
+      'enable.auto.offset.store': false,
+      'partition.assignment.strategy': 'cooperative-sticky',
+      ...(config.deliveryGuarantee === 'EXACTLY_ONCE' ? { 'isolation.level': 'read_committed' as const } : {}),
+      rebalance_cb: (err: RdKafka.LibrdKafkaError | undefined, assignment: RdKafka.TopicPartition[]) => this.onRebalance(err, assignment),
+    };
+    try {
+      this.consumer = new RdKafka.KafkaConsumer(conf, { 'auto.offset.reset': config.startPosition });
+    } catch (e) {
+      throw configErrorFromClient(e, propertiesKey);
+    }
+    this.consumer.on('event.error', (err) => this.onClientError(err));
+    this.consumer.on('event.log', (event) => logLibrdkafka(deps.logger, deps.clientId, event));
+  }
+
+  async *records(listener: SourceListener): AsyncIterable<SourceRecord> {
+    if (this.listener) throw new Error('KafkaSource.records() can only be iterated once');
+    this.listener = listener;
+    await this.start();
+    for (;;) {
+      if (this.failure) throw this.failure;
+      if (this.stopped) return;
+      const record = this.queue.shift();
+      if (record === undefined) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        continue;
+      }
+      if (!this.assigned.has(record.partition) || this.revoking.has(record.partition)) continue;
+      this.flowControl();
+      yield record;
+    }
+  }
+
+  async commit(nextOffsets: ReadonlyMap<string, number>): Promise<void> {
+    const offsets = this.ownedOffsets(nextOffsets);
+    if (offsets.length === 0) return;
+    try {
+      await retryTransient(
+        COMMIT_DEADLINE_MS,
+        () => callback('commit', (cb) => this.extras.commitCb(offsets, cb)),
+        (err) => this.deps.logger.warn({ code: err.code, err: err.message }, 'kafka commit failed; retrying'),
+      );
+    } catch (e) {
+      const err = toKafkaError(e);
+      if (!isNotGroupMember(err)) throw err;
+      // The group moved these partitions on (a rebalance will report them lost): their new owner
+      // reads them again from the last committed offsets, so nothing is lost.
+      this.deps.metrics.count('kafka_commits_total', { outcome: 'not_member' });
+      this.deps.logger.warn({ code: err.code, err: err.message }, 'kafka commit refused: no longer a group member');
+      return;
+    }
+    this.deps.metrics.count('kafka_commits_total', { outcome: 'ok' });
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.queue.clear();
+    this.flowControl();
+    this.notify();
+  }
+
+  close(): Promise<void> {
+    this.closed ??= this.shutdown();
+    return this.closed;
+  }
+
+  private get extras(): ConsumerExtras {
+    return this.consumer as unknown as ConsumerExtras;
+  }
+
+  protected ownedOffsets(nextOffsets: ReadonlyMap<string, number>): RdKafka.TopicPartitionOffset[] {
+    const offsets: RdKafka.TopicPartitionOffset[] = [];
+    for (const [key, offset] of nextOffsets) {
+      if (this.assigned.has(key)) offsets.push({ ...parsePartitionKey(key), offset });
+    }
+    return offsets;
+  }
+
+  private start(): Promise<void> {
+    this.started ??= (async () => {
+      await callback<RdKafka.Metadata>('connect consumer', (cb) => this.consumer.connect({ timeout: CONNECT_TIMEOUT_MS }, cb));
+      this.consumer.setDefaultConsumeTimeout(POLL_TIMEOUT_MS);
+      this.extras.setDefaultIsTimeoutOnlyForFirstMessage(true);
+      this.consumer.subscribe([...this.config.topics]);
+      this.deps.logger.info({ topics: this.config.topics, group: this.config.consumerGroup }, 'kafka source subscribed');
+      this.polling = this.poll();
+    })();
+    return this.started;
+  }
+
+  private async poll(): Promise<void> {
+    let backoff = 100;
+    while (!this.closing && !this.failure) {
+      let messages: RdKafka.Message[];
+      try {
+        // Never take more than the queue has room for; a paused consumer still polls, for one record.
+        const room = Math.max(1, Math.min(POLL_BATCH, this.config.maxBufferedRecords - this.queue.length));
+        messages = await callback<RdKafka.Message[]>('consume', (cb) => this.consumer.consume(room, cb));
+        backoff = 100;
+      } catch (e) {
+        const err = toKafkaError(e);
+        if (err.fatal) return this.fail(err);
+        if (this.closing) return;
+        // Broker restarts surface here as transport errors; librdkafka reconnects by itself.
+        this.deps.logger.warn({ code: err.code, err: err.message }, 'kafka consume failed; polling again');
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 5000);
+        continue;
+      }
+      for (const message of messages) this.accept(message);
+      this.flowControl();
+      if (messages.length > 0) this.notify();
+    }
+  }
+
+  private accept(message: RdKafka.Message): void {
+    const key = partitionKey(message.topic, message.partition);
+    if (this.stopped || !this.assigned.has(key) || this.revoking.has(key)) return;
+    const last = this.lastQueued.get(key);
+    if (last !== undefined && message.offset <= last) return;
+    this.lastQueued.set(key, message.offset);
+    const record: { -readonly [K in keyof SourceRecord]: SourceRecord[K] } = {
+      partition: key,
+      offset: message.offset,
+      key: typeof message.key === 'string' ? Buffer.from(message.key) : (message.key ?? null),
+      value: message.value ?? EMPTY,
+    };
+    if (message.timestamp !== undefined && message.timestamp >= 0) record.timestamp = message.timestamp;
+    this.queue.push(record);
+  }
+
+  /** Pauses fetching while the read-ahead queue is full (or the source is stopped). */
+  private flowControl(): void {
+    const max = this.config.maxBufferedRecords;
+    const shouldPause = this.stopped || this.queue.length >= max;
+    const shouldResume = !this.stopped && this.queue.length <= max / 2;
+    if (!this.paused && shouldPause) this.setPaused(true);
+    else if (this.paused && shouldResume) this.setPaused(false);
+    this.deps.metrics.gauge('kafka_source_buffered_records', this.queue.length);
+  }
+
+  private setPaused(paused: boolean): void {
+    this.paused = paused;
+    const partitions = [...this.assigned].filter((key) => !this.revoking.has(key)).map(parsePartitionKey);
+    if (partitions.length === 0 || !this.consumer.isConnected()) return;
+    try {
+      if (paused) this.consumer.pause(partitions);
+      else this.consumer.resume(partitions);
+    } catch (e) {
+      this.deps.logger.warn({ err: toKafkaError(e).message, paused }, 'kafka pause/resume failed');
+    }
+  }
+
+  /**
+   * librdkafka keeps a revoked partition assigned, and the group waits for it, until the application
+   * answers with incremental_unassign; it need not answer inside the callback (librdkafka's contract,
+   * and the binding dispatches the callback to JS without answering for us when `rebalance_cb` is a
+   * function). So a revocation first lets the runtime drain and commit (`onPartitionsRevoked`), then
+   * releases the partitions. Events are answered in the order they came, one at a time, so a later
+   * assignment of the same partition is not undone by an earlier revocation finishing late.
+   */
+  private onRebalance(err: RdKafka.LibrdKafkaError | undefined, assignment: RdKafka.TopicPartition[]): void {
+    const code = err?.code;
+    const partitions: Partition[] = assignment.map(({ topic, partition }) => ({ topic, partition }));
+    this.rebalances = this.rebalances
+      .then(() => this.rebalance(code, partitions))
+      .catch((e: unknown) => this.deps.logger.error({ err: toKafkaError(e).message }, 'kafka rebalance handling failed'));
+  }
+
+  private async rebalance(code: number | undefined, partitions: Partition[]): Promise<void> {
+    const keys = partitions.map((p) => partitionKey(p.topic, p.partition));
+    if (code === codes.ERR__ASSIGN_PARTITIONS) {
+      this.extras.incrementalAssign(partitions);
+      for (const key of keys) {
+        this.assigned.add(key);
+        this.lost.delete(key);
+        this.lastQueued.delete(key);
+      }
+      // An earlier revocation paused these partitions; a new assignment starts unpaused unless full.
+      if (this.paused) this.consumer.pause(partitions);
+      else this.consumer.resume(partitions);
+      this.deps.metrics.count('kafka_rebalances_total', { kind: 'assign' });
+      this.deps.logger.info({ partitions: keys }, 'kafka partitions assigned');
+      return;
+    }
+    if (code !== codes.ERR__REVOKE_PARTITIONS) {
+      this.deps.logger.error({ code }, 'kafka rebalance error');
+      return;
+    }
+    const lost = this.extras.assignmentLost();
+    for (const key of keys) {
+      this.revoking.add(key);
+      if (lost) {
+        // Offsets of a lost partition cannot be committed any more; commit() skips it.
+        this.assigned.delete(key);
+        this.lost.add(key);
+      }
+    }
+    this.queue.removePartitions(new Set(keys));
+    if (this.consumer.isConnected() && !this.closing) {
+      try {
+        this.consumer.pause(partitions);
+      } catch {
+        // Already unassigned by a concurrent close: nothing left to fetch.
+      }
+    }
+    this.deps.metrics.count('kafka_rebalances_total', { kind: lost ? 'lost' : 'revoke' });
+    this.deps.logger.info({ partitions: keys, lost }, 'kafka partitions revoked');
+    if (this.listener && !this.closing) {
+      try {
+        await this.listener.onPartitionsRevoked(keys);
+      } catch (e) {
+        this.deps.logger.error({ err: e instanceof Error ? e.message : String(e) }, 'onPartitionsRevoked failed');
+      }
+    }
+    for (const key of keys) {
+      this.assigned.delete(key);
+      this.revoking.delete(key);
+      this.lastQueued.delete(key);
+    }
+    this.extras.incrementalUnassign(partitions);
+  }
+
+  private onClientError(err: RdKafka.LibrdKafkaError): void {
+    const e = toKafkaError(err);
+    this.deps.metrics.count('kafka_client_errors_total', { client: 'consumer', code: e.code });
+    this.deps.logger.warn({ client: this.deps.clientId, code: e.code, fatal: e.fatal, err: e.message }, 'kafka consumer error');
+    if (e.fatal) this.fail(e);
+  }
+
+  private fail(err: KafkaClientError): void {
+    this.failure ??= err;
+    this.notify();
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stop();
+    this.closing = true;
+    if (!this.started) return;
+    try {
+      await this.started;
+    } catch {
+      return;
+    }
+    await this.polling;
+    if (!this.consumer.isConnected()) return;
+    // Closing revokes everything; with `closing` set, the rebalance handler answers at once (the
+    // runtime committed before calling close).
+    try {
+      this.consumer.unsubscribe();
+    } catch (e) {
+      this.deps.logger.warn({ err: toKafkaError(e).message }, 'kafka unsubscribe failed');
+    }
+    await callback<RdKafka.ClientMetrics>('disconnect consumer', (cb) => this.consumer.disconnect(cb));
+    await this.rebalances;
+  }
+}

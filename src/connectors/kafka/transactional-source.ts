@@ -1,0 +1,50 @@
+import type { TransactionalSource } from '../types.js';
+import { KafkaClientError } from './kafka-error.js';
+import type { KafkaSourceConfig } from './options.js';
+import type { KafkaClientDeps } from './producer-client.js';
+import { KafkaSource } from './source.js';
+import type { TransactionalProducer } from './transactional-producer.js';
+
+/**
+ * Exactly-once source: `commit` sends the offsets into the shared producer's open transaction and
+ * commits it, so outputs and input positions become visible together. The consumer reads with
+ * isolation.level=read_committed. A rejected commit means the transaction was aborted: the process
+ * must restart and read again from the last committed offsets.
+ */
+export class KafkaTransactionalSource extends KafkaSource implements TransactionalSource {
+  readonly transactional = true as const;
+  private released: Promise<void> | undefined;
+
+  constructor(
+    config: KafkaSourceConfig,
+    deps: KafkaClientDeps,
+    propertiesKey: string,
+    private readonly producer: TransactionalProducer,
+  ) {
+    super(config, deps, propertiesKey);
+    producer.acquire();
+  }
+
+  override async commit(nextOffsets: ReadonlyMap<string, number>): Promise<void> {
+    // The open transaction may hold outputs of a lost partition's records, which its new owner
+    // produces again; committing would duplicate them, so abort and let the process restart.
+    const lost = [...nextOffsets.keys()].filter((key) => this.lost.has(key));
+    if (lost.length > 0) {
+      const err = new KafkaClientError(`partitions ${lost.join(', ')} were lost to the group before their commit`, -1, { fatal: true });
+      await this.producer.failWith(err);
+      throw err;
+    }
+    await this.producer.commit(this.ownedOffsets(nextOffsets), this.consumer);
+  }
+
+  override close(): Promise<void> {
+    this.released ??= (async () => {
+      try {
+        await super.close();
+      } finally {
+        await this.producer.release();
+      }
+    })();
+    return this.released;
+  }
+}
