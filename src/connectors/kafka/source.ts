@@ -1,6 +1,6 @@
 import { RdKafka } from '@confluentinc/kafka-javascript';
 import type { Source, SourceListener, SourceRecord } from '../types.js';
-import { callback, codes, isNotGroupMember, retryTransient, sleep, toKafkaError, type KafkaClientError } from './kafka-error.js';
+import { callback, codes, isNotGroupMember, KafkaClientError, retryTransient, sleep, toKafkaError } from './kafka-error.js';
 import { logLibrdkafka } from './logger.js';
 import type { KafkaSourceConfig } from './options.js';
 import { parsePartitionKey, partitionKey } from './partition-key.js';
@@ -10,7 +10,6 @@ import { RecordQueue } from './record-queue.js';
 
 /** Present in the binding (lib/kafka-consumer.js) but missing from its typings. */
 interface ConsumerExtras {
-  commitCb(offsets: RdKafka.TopicPartitionOffset[], cb: (err: unknown) => void): void;
   setDefaultIsTimeoutOnlyForFirstMessage(value: boolean): void;
   incrementalAssign(partitions: Partition[]): void;
   incrementalUnassign(partitions: Partition[]): void;
@@ -25,6 +24,8 @@ const POLL_TIMEOUT_MS = 250;
 const POLL_BATCH = 500;
 /** Transient commit failures (coordinator moving, broker restarting) are retried this long. */
 const COMMIT_DEADLINE_MS = 60_000;
+/** How long one commit may wait for the broker's answer. */
+const COMMIT_TIMEOUT_MS = 30_000;
 const EMPTY = Buffer.alloc(0);
 
 /**
@@ -48,6 +49,9 @@ export class KafkaSource implements Source {
   /** Last offset queued per partition: a record re-delivered after pause/resume is not yielded twice. */
   private readonly lastQueued = new Map<string, number>();
   private rebalances: Promise<void> = Promise.resolve();
+  /** One commit at a time, so each offset_commit_cb result belongs to the oldest waiting commit. */
+  private commits: Promise<void> = Promise.resolve();
+  private readonly commitWaiters: { settle: (err: KafkaClientError | undefined) => void }[] = [];
   private listener: SourceListener | undefined;
   private started: Promise<void> | undefined;
   private polling: Promise<void> | undefined;
@@ -73,6 +77,9 @@ export class KafkaSource implements Source {
       'partition.assignment.strategy': 'cooperative-sticky',
       ...(config.deliveryGuarantee === 'EXACTLY_ONCE' ? { 'isolation.level': 'read_committed' as const } : {}),
       rebalance_cb: (err: RdKafka.LibrdKafkaError | undefined, assignment: RdKafka.TopicPartition[]) => this.onRebalance(err, assignment),
+      // The binding's commit calls only queue the commit (commitCb too: it wraps commitAsync); the
+      // broker's answer comes through this callback, served by the poll loop.
+      offset_commit_cb: true,
     };
     try {
       this.consumer = new RdKafka.KafkaConsumer(conf, { 'auto.offset.reset': config.startPosition });
@@ -81,6 +88,7 @@ export class KafkaSource implements Source {
     }
     this.consumer.on('event.error', (err) => this.onClientError(err));
     this.consumer.on('event.log', (event) => logLibrdkafka(deps.logger, deps.clientId, event));
+    this.consumer.on('offset.commit', (err, offsets) => this.onCommitResult(err, offsets));
   }
 
   async *records(listener: SourceListener): AsyncIterable<SourceRecord> {
@@ -101,13 +109,20 @@ export class KafkaSource implements Source {
     }
   }
 
-  async commit(nextOffsets: ReadonlyMap<string, number>): Promise<void> {
+  /** Resolves once the group coordinator stored the offsets (not merely once they were queued). */
+  commit(nextOffsets: ReadonlyMap<string, number>): Promise<void> {
+    const run = this.commits.then(() => this.commitNow(nextOffsets));
+    this.commits = run.catch(() => undefined);
+    return run;
+  }
+
+  private async commitNow(nextOffsets: ReadonlyMap<string, number>): Promise<void> {
     const offsets = this.ownedOffsets(nextOffsets);
     if (offsets.length === 0) return;
     try {
       await retryTransient(
         COMMIT_DEADLINE_MS,
-        () => callback('commit', (cb) => this.extras.commitCb(offsets, cb)),
+        () => this.commitOnce(offsets),
         (err) => this.deps.logger.warn({ code: err.code, err: err.message }, 'kafka commit failed; retrying'),
       );
     } catch (e) {
@@ -120,6 +135,41 @@ export class KafkaSource implements Source {
       return;
     }
     this.deps.metrics.count('kafka_commits_total', { outcome: 'ok' });
+  }
+
+  private commitOnce(offsets: RdKafka.TopicPartitionOffset[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      // A result arriving after the timeout still takes this waiter's place in the queue.
+      const waiter = {
+        settle: (err: KafkaClientError | undefined) => {
+          clearTimeout(timer);
+          if (err) reject(err);
+          else resolve();
+        },
+      };
+      try {
+        this.consumer.commit(offsets);
+      } catch (e) {
+        reject(toKafkaError(e, 'commit'));
+        return;
+      }
+      this.commitWaiters.push(waiter);
+      timer = setTimeout(() => {
+        waiter.settle = () => undefined;
+        reject(new KafkaClientError(`commit: no answer within ${COMMIT_TIMEOUT_MS} ms`, codes.ERR__TIMED_OUT));
+      }, COMMIT_TIMEOUT_MS);
+    });
+  }
+
+  private onCommitResult(err: RdKafka.LibrdKafkaError | undefined, offsets: RdKafka.TopicPartitionOffset[] | undefined): void {
+    const waiter = this.commitWaiters.shift();
+    if (!waiter) return;
+    // librdkafka answers ERR__NO_OFFSET when these offsets were already committed.
+    let failure = err && err.code !== codes.ERR__NO_OFFSET ? toKafkaError(err, 'commit') : undefined;
+    const partitionError = offsets?.find((o) => o.error && o.error.code !== 0)?.error;
+    if (!failure && partitionError) failure = toKafkaError(partitionError, 'commit');
+    waiter.settle(failure);
   }
 
   stop(): void {
