@@ -86,7 +86,16 @@ export class Pipeline {
       for await (const record of source.records(listener)) {
         if (this.stopping) break;
         const wait = this.window.acquire();
-        if (wait) await wait;
+        if (wait) {
+          // A stop must not wait for a free slot: the records holding them may never finish (a
+          // hanging request), and the drain below is what bounds that wait.
+          await Promise.race([wait, this.stopRequested]);
+          if (this.stopping) {
+            // The slot, once granted, goes back at once.
+            void wait.then(() => this.window.release());
+            break;
+          }
+        }
         this.admit(record);
         if (this.stopping) break;
       }
