@@ -17,12 +17,6 @@ export const BIN = join(REPO_ROOT, 'bin', 'mw-enrich.js');
 const COMPILED_CLI = join(REPO_ROOT, 'dist', 'runtime', 'cli.js');
 const TSC = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 
-/**
- * Compile errors tolerated while another part of the project is still being written: the Kafka
- * connectors are loaded lazily (only for `connector: kafka`), so the file CLI works without them.
- */
-const TOLERATED_ERRORS = [/Cannot find module '\.\/kafka\/index\.js'/];
-
 async function newestMtime(dir: string): Promise<number> {
   let newest = 0;
   for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
@@ -45,12 +39,7 @@ export function ensureBuilt(): Promise<void> {
     try {
       await promisify(execFile)(process.execPath, [TSC, '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT });
     } catch (err) {
-      // tsc emits despite type errors; go on only when every error is a tolerated one.
-      const output = String((err as { stdout?: string }).stdout ?? '');
-      const errors = output.split('\n').filter((l) => /error TS\d+/.test(l));
-      if (errors.length === 0 || !errors.every((l) => TOLERATED_ERRORS.some((re) => re.test(l)))) {
-        throw new Error(`build failed:\n${output || String(err)}`);
-      }
+      throw new Error(`build failed:\n${String((err as { stdout?: string }).stdout ?? '') || String(err)}`);
     }
     await stat(COMPILED_CLI);
   })();
