@@ -19,6 +19,9 @@ node bin/mw-enrich.js page-content-change --config examples/config.yaml --config
 echo
 echo "outputs: $(wc -l <out/page-content-change.ndjson) in out/page-content-change.ndjson," \
   "error events: $(wc -l <out/errors.ndjson) in out/errors.ndjson"
-echo "first output's main slot:"
-head -n 1 out/page-content-change.ndjson | node -e \
-  'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const e=JSON.parse(s);console.log(JSON.stringify(e.revision.content_slots.main,null,2))})'
+echo "the first enriched output's slots:"
+node -e '
+  const lines = require("fs").readFileSync("out/page-content-change.ndjson", "utf8").trim().split("\n");
+  const e = lines.map((l) => JSON.parse(l)).find((e) => e.revision.content_slots?.main?.content_body !== undefined);
+  console.log(e.page_change_kind, e.wiki_id, e.page.page_title, "rev", e.revision.rev_id);
+  console.log(JSON.stringify(e.revision.content_slots, null, 2));'

@@ -55,7 +55,8 @@ export async function runPageContentChangeJob(rawConfig: unknown, options: RunOp
   const connectors = await createConnectors({ ...config, streams, clientId: config.jobName, logger, metrics });
   const unknown = config.unknownKeys();
   if (unknown.length > 0) {
-    await Promise.allSettled([job.fetcher.close(), connectors.source.close(), connectors.sink.close(), connectors.errorSink.close()]);
+    // Sinks are not closed: nothing was sent, and closing a file sink would create or truncate its file.
+    await Promise.allSettled([job.fetcher.close(), connectors.source.close()]);
     throw new ConfigError(unknown[0]!, `unknown key${unknown.length > 1 ? `s: ${unknown.join(', ')}` : ''}`);
   }
 

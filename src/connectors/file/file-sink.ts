@@ -22,32 +22,42 @@ export function readFileSinkOptions(options: OptionReader): FileSinkOptions {
  * bytes (for gzip: when the compressor has taken them; the gzip trailer is written by `close`).
  */
 export class FileSink implements Sink {
-  private readonly file: WriteStream;
-  private readonly out: Writable;
+  private streams: { file: WriteStream; out: Writable } | undefined;
 
-  constructor(options: FileSinkOptions) {
-    mkdirSync(dirname(options.path), { recursive: true });
-    this.file = createWriteStream(options.path, { flags: options.append ? 'a' : 'w' });
-    if (options.path.endsWith('.gz')) {
+  // The file is opened on first use, not here: building the connectors must not truncate an earlier
+  // run's output when the configuration then turns out to be wrong.
+  constructor(private readonly options: FileSinkOptions) {}
+
+  private open(): { file: WriteStream; out: Writable } {
+    if (this.streams) return this.streams;
+    const { path, append } = this.options;
+    mkdirSync(dirname(path), { recursive: true });
+    const file = createWriteStream(path, { flags: append ? 'a' : 'w' });
+    let out: Writable = file;
+    if (path.endsWith('.gz')) {
       const gzip = createGzip();
-      gzip.pipe(this.file);
-      this.out = gzip;
-    } else {
-      this.out = this.file;
+      gzip.pipe(file);
+      out = gzip;
     }
+    this.streams = { file, out };
+    return this.streams;
   }
 
   send(record: SinkRecord): Promise<void> {
-    return writeLine(this.out, record.value);
+    return writeLine(this.open().out, record.value);
   }
 
   async flush(): Promise<void> {}
 
+  /** Ends the file; a run without outputs still leaves an (empty) file behind. */
   async close(): Promise<void> {
-    await endStream(this.out);
-    if (this.out !== this.file) await new Promise<void>((resolve, reject) => {
-      if (this.file.closed) return resolve();
-      this.file.once('close', resolve).once('error', reject);
-    });
+    const { file, out } = this.open();
+    await endStream(out);
+    if (out !== file) {
+      await new Promise<void>((resolve, reject) => {
+        if (file.closed) return resolve();
+        file.once('close', resolve).once('error', reject);
+      });
+    }
   }
 }
