@@ -22,6 +22,17 @@ const CONNECT_TIMEOUT_MS = 30_000;
 /** A consume call waits this long for a first record, then takes what is ready (up to POLL_BATCH). */
 const POLL_TIMEOUT_MS = 250;
 const POLL_BATCH = 500;
+/** How long the read-ahead may stay full, with nobody pulling, before the partitions are paused. */
+const STALL_MS = 500;
+const COMMIT_STALL_MS = 50;
+/**
+ * librdkafka defaults changed for this source (properties override them): its prefetch is bounded
+ * to 2 MiB (default 64 MiB), so that commit results and rebalance events queued behind it arrive
+ * sooner; and a partition whose prefetch was full is fetched again after 50 ms instead of 1 s,
+ * without which a slow-pulling runtime waits for that second over and over (a 20,000-record run
+ * through source and transactional sink went from 2,100 to 19,000 records/s locally).
+ */
+const LIBRDKAFKA_DEFAULTS = { 'queued.max.messages.kbytes': 2048, 'fetch.queue.backoff.ms': 50 } as const;
 /** Transient commit failures (coordinator moving, broker restarting) are retried this long. */
 const COMMIT_DEADLINE_MS = 60_000;
 /** How long one commit may wait for the broker's answer. */
@@ -33,10 +44,14 @@ const EMPTY = Buffer.alloc(0);
  * it lets the source decide when to poll, when to answer a rebalance and what to commit, which the
  * KafkaJS-style `run()` loop hides).
  *
- * A background loop keeps polling even while the runtime does not pull, because librdkafka only
- * serves rebalances and the max.poll.interval.ms liveness check from poll calls; when the read-ahead
- * queue holds `max_buffered_records`, the assigned partitions are paused (nothing more is fetched)
- * and resumed once the runtime has taken half of it.
+ * Memory: a background loop moves records from librdkafka (whose prefetch is bounded by
+ * queued.max.messages.kbytes) into a read-ahead queue of at most `max_buffered_records`, and takes
+ * no more while it is full. Rebalances, commit results and the max.poll.interval.ms liveness check
+ * are only served by poll calls, behind the records librdkafka has already fetched; so when the
+ * runtime stops pulling for STALL_MS the partitions are paused, which drops librdkafka's prefetch
+ * (fetched again on resume) and lets polls serve those events alone. Pausing is the last resort
+ * because a resumed partition fetches again only about a second after its pause (measured with
+ * librdkafka 2.15), which would starve a runtime that pulls steadily.
  */
 export class KafkaSource implements Source {
   protected readonly consumer: RdKafka.KafkaConsumer;
@@ -61,6 +76,7 @@ export class KafkaSource implements Source {
   private closing = false;
   private failure: KafkaClientError | undefined;
   private wake: (() => void) | undefined;
+  private onRoom: (() => void) | undefined;
 
   constructor(
     protected readonly config: KafkaSourceConfig,
@@ -68,6 +84,7 @@ export class KafkaSource implements Source {
     propertiesKey: string,
   ) {
     const conf: RdKafka.ConsumerGlobalConfig = {
+      ...LIBRDKAFKA_DEFAULTS,
       ...config.properties,
       'bootstrap.servers': config.bootstrapServers,
       'group.id': config.consumerGroup,
@@ -103,13 +120,19 @@ export class KafkaSource implements Source {
         await new Promise<void>((resolve) => (this.wake = resolve));
         continue;
       }
+      this.roomMade();
       if (!this.assigned.has(record.partition) || this.revoking.has(record.partition)) continue;
-      this.flowControl();
       yield record;
     }
   }
 
-  /** Resolves once the group coordinator stored the offsets (not merely once they were queued). */
+  /**
+   * Resolves once the group coordinator stored the offsets (not merely once they were queued). The
+   * answer is delivered by the poll loop behind records librdkafka already fetched; while a commit
+   * waits, the read-ahead may grow to twice its bound to reach it, and then the source pauses
+   * fetching. A caller that keeps pulling while it waits loses nothing; one that stops pulling until
+   * the answer comes runs at about half the speed (10,700 against 24,000 records/s locally).
+   */
   commit(nextOffsets: ReadonlyMap<string, number>): Promise<void> {
     const run = this.commits.then(() => this.commitNow(nextOffsets));
     this.commits = run.catch(() => undefined);
@@ -155,6 +178,8 @@ export class KafkaSource implements Source {
         return;
       }
       this.commitWaiters.push(waiter);
+      // The result comes behind the records librdkafka already fetched: let the loop take more.
+      this.roomMade(true);
       timer = setTimeout(() => {
         waiter.settle = () => undefined;
         reject(new KafkaClientError(`commit: no answer within ${COMMIT_TIMEOUT_MS} ms`, codes.ERR__TIMED_OUT));
@@ -176,8 +201,9 @@ export class KafkaSource implements Source {
     if (this.stopped) return;
     this.stopped = true;
     this.queue.clear();
-    this.flowControl();
+    if (!this.paused) this.setPaused(true);
     this.notify();
+    this.roomMade(true);
   }
 
   close(): Promise<void> {
@@ -212,10 +238,16 @@ export class KafkaSource implements Source {
   private async poll(): Promise<void> {
     let backoff = 100;
     while (!this.closing && !this.failure) {
+      if (!this.paused && this.queue.length >= this.capacity()) {
+        // A commit waiting for its answer behind a full read-ahead means the runtime waits: pause soon.
+        const stall = this.commitWaiters.length > 0 ? COMMIT_STALL_MS : STALL_MS;
+        if (!(await this.roomWithin(stall)) && !this.paused) this.setPaused(true);
+        continue;
+      }
       let messages: RdKafka.Message[];
       try {
-        // Never take more than the queue has room for; a paused consumer still polls, for one record.
-        const room = Math.max(1, Math.min(POLL_BATCH, this.config.maxBufferedRecords - this.queue.length));
+        // A paused consumer polls for events; a stray record it returns is still kept.
+        const room = this.paused ? 1 : Math.min(POLL_BATCH, this.capacity() - this.queue.length);
         messages = await callback<RdKafka.Message[]>('consume', (cb) => this.consumer.consume(room, cb));
         backoff = 100;
       } catch (e) {
@@ -229,7 +261,7 @@ export class KafkaSource implements Source {
         continue;
       }
       for (const message of messages) this.accept(message);
-      this.flowControl();
+      this.deps.metrics.gauge('kafka_source_buffered_records', this.queue.length);
       if (messages.length > 0) this.notify();
     }
   }
@@ -250,14 +282,34 @@ export class KafkaSource implements Source {
     this.queue.push(record);
   }
 
-  /** Pauses fetching while the read-ahead queue is full (or the source is stopped). */
-  private flowControl(): void {
+  /** While a commit waits for its result, the read-ahead may grow to twice its size to reach it. */
+  private capacity(): number {
+    return this.commitWaiters.length > 0 ? 2 * this.config.maxBufferedRecords : this.config.maxBufferedRecords;
+  }
+
+  private roomWithin(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.onRoom = undefined;
+        resolve(false);
+      }, ms);
+      this.onRoom = () => {
+        clearTimeout(timer);
+        this.onRoom = undefined;
+        resolve(true);
+      };
+    });
+  }
+
+  /**
+   * The runtime took records (or more room is allowed, `force`): below three quarters of the bound
+   * the loop fetches again and a pause ends; not after every record, to fetch in batches.
+   */
+  private roomMade(force = false): void {
     const max = this.config.maxBufferedRecords;
-    const shouldPause = this.stopped || this.queue.length >= max;
-    const shouldResume = !this.stopped && this.queue.length <= max / 2;
-    if (!this.paused && shouldPause) this.setPaused(true);
-    else if (this.paused && shouldResume) this.setPaused(false);
-    this.deps.metrics.gauge('kafka_source_buffered_records', this.queue.length);
+    if (!force && this.queue.length > max - Math.max(1, Math.floor(max / 4))) return;
+    if (this.paused && !this.stopped) this.setPaused(false);
+    this.onRoom?.();
   }
 
   private setPaused(paused: boolean): void {
@@ -369,6 +421,7 @@ export class KafkaSource implements Source {
     } catch {
       return;
     }
+    this.roomMade(true);
     await this.polling;
     if (!this.consumer.isConnected()) return;
     // Closing revokes everything; with `closing` set, the rebalance handler answers at once (the
