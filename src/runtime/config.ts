@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../core/errors.js';
 import { OptionReader } from '../core/options.js';
 import { parseStreamRef } from '../core/stream-config.js';
+import type { MediaWikiClientOptions } from '../mediawiki/options.js';
 
 /**
  * The job's configuration, in the shape eventutilities-python uses (`stream_manager` + `enrich`), plus
@@ -29,29 +30,13 @@ export interface StreamBinding {
   readonly reader: OptionReader;
 }
 
-export interface RetryConfig {
-  readonly maxRetries: number;
-  readonly initialDelayMs: number;
-  readonly multiplier: number;
-  readonly maxDelayMs: number;
-  readonly jitter: number;
-  readonly retryAfterCapMs: number;
-  readonly recentEventWindowMs: number;
-}
-
-export interface EnrichConfig {
-  readonly endpointTemplate: string;
+/**
+ * The `enrich` section resolved: the Action API fetcher's options (defaults documented there and in
+ * README), but for the routes, which come from `stream_manager.http_client_routes`.
+ */
+export interface EnrichConfig extends Omit<MediaWikiClientOptions, 'httpRoutes' | 'allowedDomains'> {
   /** Undefined: the default Wikimedia project domains. */
   readonly allowedDomains: readonly string[] | undefined;
-  readonly userAgent: string;
-  readonly maxlag: number | undefined;
-  readonly batchSize: number;
-  readonly lingerMs: number;
-  readonly apiHighLimits: boolean;
-  readonly maxConcurrentRequests: number;
-  readonly connectTimeoutMs: number;
-  readonly readTimeoutMs: number;
-  readonly retry: RetryConfig;
 }
 
 export interface RuntimeConfig {

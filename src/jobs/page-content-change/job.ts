@@ -40,23 +40,7 @@ export async function createPageContentChangeJob(deps: {
   const sourceSchemaId = typeof sourceSchema.$id === 'string' ? sourceSchema.$id : sourceUri;
   const { enrich } = config;
   const allowedDomains = enrich.allowedDomains ?? DEFAULT_ALLOWED_DOMAINS;
-  const fetcher = createRevisionFetcher(
-    {
-      endpointTemplate: enrich.endpointTemplate,
-      httpRoutes: config.httpRoutes,
-      allowedDomains: [...allowedDomains],
-      userAgent: enrich.userAgent,
-      maxlag: enrich.maxlag,
-      batchSize: enrich.batchSize,
-      lingerMs: enrich.lingerMs,
-      apiHighLimits: enrich.apiHighLimits,
-      maxConcurrentRequests: enrich.maxConcurrentRequests,
-      connectTimeoutMs: enrich.connectTimeoutMs,
-      readTimeoutMs: enrich.readTimeoutMs,
-      retry: enrich.retry,
-    },
-    { metrics, logger },
-  );
+  const fetcher = createRevisionFetcher({ ...enrich, httpRoutes: config.httpRoutes, allowedDomains }, { metrics, logger });
   const handler = new PageContentChangeHandler({
     jobName: config.jobName,
     input: {
