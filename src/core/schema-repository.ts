@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './errors.js';
+import { PromiseCache } from './promise-cache.js';
 import { isPlainObject, type JsonSchema, type JsonSchemaObject } from './json-schema.js';
 
 /** Reads a URL as text; rejects when the resource cannot be had (a 404 included). */
@@ -42,7 +43,7 @@ const MAX_SYMLINK_HOPS = 4;
 export class SchemaRepository {
   private readonly bases: string[];
   private readonly fetchText: FetchText | undefined;
-  private readonly cache = new Map<string, Promise<JsonSchemaObject>>();
+  private readonly cache = new PromiseCache<string, JsonSchemaObject>();
 
   constructor(options: SchemaRepositoryOptions) {
     if (options.baseUris.length === 0) throw new ConfigError('schema_uris', 'needs at least one base URI');
@@ -63,15 +64,7 @@ export class SchemaRepository {
       // URIs can come from input events' `$schema`; callers handle rejections, not throws.
       return Promise.reject(err as Error);
     }
-    let pending = this.cache.get(uri);
-    if (!pending) {
-      pending = this.load(uri);
-      this.cache.set(uri, pending);
-      pending.catch(() => {
-        if (this.cache.get(uri) === pending) this.cache.delete(uri);
-      });
-    }
-    return pending;
+    return this.cache.get(uri, (u) => this.load(u));
   }
 
   private async load(uri: string): Promise<JsonSchemaObject> {

@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { PromiseCache } from './promise-cache.js';
 import type { SchemaRepository } from './schema-repository.js';
 
 export type ValidationResult = { valid: true } | { valid: false; message: string };
@@ -13,7 +14,7 @@ const VALID: ValidationResult = Object.freeze({ valid: true });
  */
 export class Validator {
   private readonly ajv: Ajv;
-  private readonly compiled = new Map<string, Promise<Validate>>();
+  private readonly compiled = new PromiseCache<string, Validate>();
 
   constructor(private readonly repository: SchemaRepository) {
     // Schemas come from repositories outside this project and from versions not yet written; a
@@ -23,15 +24,7 @@ export class Validator {
   }
 
   forSchema(schemaUri: string): Promise<Validate> {
-    let pending = this.compiled.get(schemaUri);
-    if (!pending) {
-      pending = this.compile(schemaUri);
-      this.compiled.set(schemaUri, pending);
-      pending.catch(() => {
-        if (this.compiled.get(schemaUri) === pending) this.compiled.delete(schemaUri);
-      });
-    }
-    return pending;
+    return this.compiled.get(schemaUri, (uri) => this.compile(uri));
   }
 
   private async compile(schemaUri: string): Promise<Validate> {

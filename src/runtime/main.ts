@@ -2,11 +2,11 @@ import type { Logger } from 'pino';
 import { createConnectors } from '../connectors/factory.js';
 import { ConfigError } from '../core/errors.js';
 import { SchemaRepository } from '../core/schema-repository.js';
-import { loadStreamConfigs } from '../core/stream-config.js';
+import { loadStreamConfigs, type StreamConfigs } from '../core/stream-config.js';
 import { Validator } from '../core/validator.js';
 import { createPageContentChangeJob } from '../jobs/page-content-change/job.js';
 import { loadConfigFiles } from './config-files.js';
-import { resolveConfig } from './config.js';
+import { resolveConfig, type JobConfig } from './config.js';
 import { createFetchText } from './fetch-text.js';
 import { createLogger } from './logger.js';
 import { PrometheusMetrics, serveMetrics } from './metrics.js';
@@ -41,14 +41,7 @@ export async function runPageContentChangeJob(rawConfig: unknown, options: RunOp
   const config = resolveConfig(rawConfig);
   const logger = options.logger ?? createLogger(config.runtime.logLevel, config.jobName);
   const metrics = new PrometheusMetrics();
-  const fetchText = createFetchText(config.httpRoutes, config.enrich.userAgent);
-  const repository = new SchemaRepository({ baseUris: config.schemaUris, fetchText });
-  const streams = await loadStreamConfigs(
-    config.streamConfigUri,
-    [config.source.stream, config.sink.stream, config.errorSink.stream],
-    fetchText,
-  ).catch(rethrowAsConfig('stream_manager.stream_config_uri'));
-  const validator = new Validator(repository);
+  const { streams, repository, validator } = await loadEventPlatform(config);
   const job = await createPageContentChangeJob({ config, streams, repository, validator, logger, metrics }).catch(
     rethrowAsConfig('stream_manager.schema_uris'),
   );
@@ -97,6 +90,18 @@ export async function runPageContentChangeJob(rawConfig: unknown, options: RunOp
     server?.close();
   }
   return { summary, exitCode: summary.failure ? 1 : 0 };
+}
+
+/** Stream configs, schema repository and validator for a job's streams; problems are config errors. */
+export async function loadEventPlatform(config: JobConfig): Promise<{ streams: StreamConfigs; repository: SchemaRepository; validator: Validator }> {
+  const fetchText = createFetchText(config.httpRoutes, config.enrich.userAgent);
+  const repository = new SchemaRepository({ baseUris: config.schemaUris, fetchText });
+  const streams = await loadStreamConfigs(
+    config.streamConfigUri,
+    [config.source.stream, config.sink.stream, config.errorSink.stream],
+    fetchText,
+  ).catch(rethrowAsConfig('stream_manager.stream_config_uri'));
+  return { streams, repository, validator: new Validator(repository) };
 }
 
 function rethrowAsConfig(key: string): (err: unknown) => never {

@@ -20,15 +20,12 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { SourceRecord } from '../../src/connectors/types.js';
 import { recordingMetrics } from '../../src/core/metrics.js';
-import { loadStreamConfigs } from '../../src/core/stream-config.js';
 import { Validator, type Validate } from '../../src/core/validator.js';
 import { createPageContentChangeJob } from '../../src/jobs/page-content-change/job.js';
 import { resolveConfig } from '../../src/runtime/config.js';
-import { createFetchText } from '../../src/runtime/fetch-text.js';
-import { runPageContentChangeJob } from '../../src/runtime/main.js';
+import { loadEventPlatform, runPageContentChangeJob } from '../../src/runtime/main.js';
 import type { Outcome } from '../../src/runtime/outcome.js';
 import type { Pipeline, Summary } from '../../src/runtime/pipeline.js';
-import { SchemaRepository } from '../../src/core/schema-repository.js';
 import { deepMerge } from './events.js';
 import { MisbehavingApi, type MisbehavingApiOptions } from './misbehaving-api.js';
 import { SHARED_SCHEMAS_URI, sharedSchemaRepository } from './schemas.js';
@@ -184,22 +181,8 @@ export async function readLines(path: string): Promise<string[]> {
 export async function buildJob(t: TestContext, api: MisbehavingApi, overrides: Json = {}) {
   const paths = jobPaths(await tempDir(t));
   const config = resolveConfig(jobConfig(paths, api.url, overrides));
-  const fetchText = createFetchText(config.httpRoutes, config.enrich.userAgent);
-  const repository = new SchemaRepository({ baseUris: config.schemaUris, fetchText });
-  const streams = await loadStreamConfigs(
-    config.streamConfigUri,
-    [config.source.stream, config.sink.stream, config.errorSink.stream],
-    fetchText,
-  );
   const metrics = recordingMetrics();
-  const job = await createPageContentChangeJob({
-    config,
-    streams,
-    repository,
-    validator: new Validator(repository),
-    logger: silent,
-    metrics,
-  });
+  const job = await createPageContentChangeJob({ config, ...(await loadEventPlatform(config)), logger: silent, metrics });
   t.after(() => job.fetcher.close());
   let offset = 0;
   return {
