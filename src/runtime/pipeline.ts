@@ -220,6 +220,7 @@ export class Pipeline {
   }
 
   private async commitNow(partitions?: Iterable<string>): Promise<void> {
+    this.options.metrics.gauge('records_in_flight', this.window.inFlight);
     const positions = this.tracker.committable(partitions);
     for (const [p, offset] of positions) if (this.lastCommitted.get(p) === offset) positions.delete(p);
     if (positions.size === 0) return;
