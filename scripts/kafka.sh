@@ -10,7 +10,15 @@
 # Environment (defaults in brackets):
 #   KAFKA_PORT [9092]  KAFKA_CONTROLLER_PORT [KAFKA_PORT+1]  KAFKA_VERSION [3.9.2]
 #   KAFKA_CACHE [<repo>/.cache/kafka]  KAFKA_STATE_DIR [<repo>/.cache/kafka-state]
-#   KAFKA_HEAP_OPTS [-Xms128m -Xmx512m]  KAFKA_JVM_OPTS [-XX:+UseSerialGC -XX:TieredStopAtLevel=1]  KAFKA_START_TIMEOUT [90] seconds  KAFKA_NUM_PARTITIONS [3]
+#   KAFKA_HEAP_OPTS [-Xms128m -Xmx512m]  KAFKA_START_TIMEOUT [90] seconds  KAFKA_NUM_PARTITIONS [3]
+#   KAFKA_JVM_OPTS [-XX:+UseSerialGC -XX:TieredStopAtLevel=1]: C1 only starts the broker about
+#   0.7 s faster, which matters more to tests than the broker's peak throughput.
+#
+# Measured on the 2-CPU test machine: cold start (Maven download, format, start) 10-14 s; start with
+# cached jars 2.2-2.6 s (with or without formatting); restart 2.4 s; start when running 0.02 s.
+#
+# A broker answers when `kcat -L` lists it; the pid file holds the process group made by setsid,
+# and stop signals only that group.
 set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -68,9 +76,12 @@ ensure_jars() {
 EOF
   log "resolving org.apache.kafka:kafka_2.13:$version from Maven Central (first run only)"
   rm -rf "$lib_dir"
-  mvn -B -q -Dstyle.color=never -f "$work/pom.xml" -Dmaven.repo.local="$cache_dir/m2" \
+  if ! mvn -B -q -f "$work/pom.xml" -Dmaven.repo.local="$cache_dir/m2" \
     org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$lib_dir" >&2
+    -DincludeScope=runtime -DoutputDirectory="$lib_dir" >"$work/mvn.log" 2>&1; then
+    cat "$work/mvn.log" >&2
+    return 1
+  fi
   touch "$lib_dir/.complete"
 }
 
@@ -185,7 +196,7 @@ start() {
   setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pid_file" \
     java $heap_opts $jvm_opts -Djava.awt.headless=true \
     -Dlog4j.configuration="file:$state_dir/log4j.properties" -Dkafka.logs.dir="$state_dir/logs" \
-    -cp "$lib_dir/*" kafka.Kafka "$config_file" >"$state_dir/kafka.out" 2>&1 </dev/null &
+    -cp "$lib_dir/*" kafka.Kafka "$config_file" >"$state_dir/kafka.out" 2>&1 </dev/null 9>&- &
   local deadline=$((SECONDS + 10))
   until pid=$(our_pid); do
     if [ $SECONDS -ge $deadline ]; then
@@ -227,10 +238,17 @@ status() {
   return 1
 }
 
+# Concurrent start/stop calls (test files starting the broker at the same time) take turns.
+lock() {
+  mkdir -p "$state_dir"
+  exec 9>"$state_dir/kafka.lock"
+  flock 9
+}
+
 case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
-  restart) stop && start ;;
+  start) lock && start ;;
+  stop) lock && stop ;;
+  restart) lock && stop && start ;;
   status) status ;;
   *)
     echo "usage: $0 start|stop|restart|status" >&2
