@@ -14,7 +14,10 @@ const script = fileURLToPath(new URL('../../scripts/kafka.sh', import.meta.url))
 
 export const KAFKA_BOOTSTRAP = `127.0.0.1:${process.env.KAFKA_PORT ?? '9092'}`;
 
-async function kafkaScript(command: 'start' | 'status' | 'restart' | 'stop', timeoutMs: number): Promise<string> {
+async function kafkaScript(
+  command: 'start' | 'status' | 'restart' | 'stop',
+  timeoutMs: number,
+): Promise<string> {
   const { stdout } = await run('bash', [script, command], { timeout: timeoutMs, env: process.env });
   return stdout;
 }
@@ -49,11 +52,19 @@ export async function createTopic(bootstrap: string, partitions: number, prefix 
 }
 
 /** The group's committed offsets for the topic, as `topic/partition` → next offset to read. */
-export async function committedOffsets(bootstrap: string, group: string, topic: string): Promise<Map<string, number>> {
+export async function committedOffsets(
+  bootstrap: string,
+  group: string,
+  topic: string,
+): Promise<Map<string, number>> {
   const admin = RdKafka.AdminClient.create({ 'bootstrap.servers': bootstrap });
   try {
     const results = await new Promise<RdKafka.GroupResults[]>((resolve, reject) =>
-      admin.listConsumerGroupOffsets([{ groupId: group }], { timeout: 10_000, requireStableOffsets: true }, (err, res) => (err ? reject(err) : resolve(res))),
+      admin.listConsumerGroupOffsets(
+        [{ groupId: group }],
+        { timeout: 10_000, requireStableOffsets: true },
+        (err, res) => (err ? reject(err) : resolve(res)),
+      ),
     );
     const out = new Map<string, number>();
     for (const p of results[0]?.partitions ?? []) {
@@ -66,7 +77,9 @@ export async function committedOffsets(bootstrap: string, group: string, topic: 
 }
 
 /** A listener that records revocations and runs an optional hook (e.g. a commit) inside them. */
-export function recordingListener(onRevoked?: (partitions: readonly string[]) => Promise<void>): SourceListener & { revoked: string[][] } {
+export function recordingListener(
+  onRevoked?: (partitions: readonly string[]) => Promise<void>,
+): SourceListener & { revoked: string[][] } {
   const revoked: string[][] = [];
   return {
     revoked,
@@ -90,7 +103,10 @@ export async function pull(
   while (!done(records)) {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no record within ${timeoutMs} ms after ${records.length} records`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`no record within ${timeoutMs} ms after ${records.length} records`)),
+        timeoutMs,
+      );
     });
     try {
       const next = await Promise.race([iterator.next(), timeout]);

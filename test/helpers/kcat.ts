@@ -17,15 +17,24 @@ export interface KcatInput {
 }
 
 /** Produces records in order with `kcat -P -K '\t' -l file` (to `partition` when given). */
-export async function kcatProduce(bootstrap: string, topic: string, records: readonly KcatInput[], partition?: number): Promise<void> {
+export async function kcatProduce(
+  bootstrap: string,
+  topic: string,
+  records: readonly KcatInput[],
+  partition?: number,
+): Promise<void> {
   for (const r of records) {
-    if (/[\t\n]/.test(r.value) || (r.key !== null && /[\t\n]/.test(r.key))) throw new Error('kcat input must not contain tabs or newlines');
+    if (/[\t\n]/.test(r.value) || (r.key !== null && /[\t\n]/.test(r.key)))
+      throw new Error('kcat input must not contain tabs or newlines');
   }
   const dir = await mkdtemp(join(tmpdir(), 'kcat-'));
   try {
     const file = join(dir, 'records.txt');
     // kcat leaves the key null when a line has no key delimiter.
-    await writeFile(file, records.map((r) => (r.key === null ? r.value : `${r.key}\t${r.value}`)).join('\n') + '\n');
+    await writeFile(
+      file,
+      records.map((r) => (r.key === null ? r.value : `${r.key}\t${r.value}`)).join('\n') + '\n',
+    );
     const args = ['-P', '-b', bootstrap, '-t', topic, '-K', '\t', '-l', file];
     if (partition !== undefined) args.push('-p', String(partition));
     await run('kcat', args, { timeout: 60_000 });
@@ -52,10 +61,29 @@ export interface KcatConsumeOptions {
  * offset order. Under read_committed the end is the last stable offset: records of open or aborted
  * transactions are not returned.
  */
-export async function kcatConsume(bootstrap: string, topic: string, options: KcatConsumeOptions = {}): Promise<KcatRecord[]> {
+export async function kcatConsume(
+  bootstrap: string,
+  topic: string,
+  options: KcatConsumeOptions = {},
+): Promise<KcatRecord[]> {
   const { stdout } = await run(
     'kcat',
-    ['-C', '-b', bootstrap, '-t', topic, '-o', 'beginning', '-e', '-q', '-Z', '-X', `isolation.level=${options.isolation ?? 'read_uncommitted'}`, '-f', '%p\t%o\t%T\t%k\t%s\n'],
+    [
+      '-C',
+      '-b',
+      bootstrap,
+      '-t',
+      topic,
+      '-o',
+      'beginning',
+      '-e',
+      '-q',
+      '-Z',
+      '-X',
+      `isolation.level=${options.isolation ?? 'read_uncommitted'}`,
+      '-f',
+      '%p\t%o\t%T\t%k\t%s\n',
+    ],
     { timeout: 60_000, maxBuffer: 256 * 1024 * 1024 },
   );
   const records = stdout

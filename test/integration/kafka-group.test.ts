@@ -3,20 +3,33 @@ import { before, describe, it, type TestContext } from 'node:test';
 import { OptionReader } from '../../src/core/options.js';
 import { createKafkaConnectors, type KafkaSource } from '../../src/connectors/kafka/index.js';
 import type { SourceRecord } from '../../src/connectors/types.js';
-import { committedOffsets, createTopic, ensureKafka, iterate, pull, recordingListener, text, uniqueName } from '../helpers/kafka.js';
+import {
+  committedOffsets,
+  createTopic,
+  ensureKafka,
+  iterate,
+  pull,
+  recordingListener,
+  text,
+  uniqueName,
+} from '../helpers/kafka.js';
 import { kcatProduce } from '../helpers/kcat.js';
 
 let bootstrap: string;
 
 function source(t: TestContext, topic: string, group: string, clientId: string): KafkaSource {
-  const options = new OptionReader({ bootstrap_servers: bootstrap, consumer_group: group }, 'stream_manager.source.options');
+  const options = new OptionReader(
+    { bootstrap_servers: bootstrap, consumer_group: group },
+    'stream_manager.source.options',
+  );
   const { source } = createKafkaConnectors({ source: { options, defaultTopics: [topic] }, clientId });
   assert.ok(source);
   t.after(() => source.close());
   return source;
 }
 
-const at = (records: readonly SourceRecord[]) => records.map((r) => `${r.partition}@${r.offset}=${text(r.value)}`).sort();
+const at = (records: readonly SourceRecord[]) =>
+  records.map((r) => `${r.partition}@${r.offset}=${text(r.value)}`).sort();
 
 describe('two KafkaSources in one consumer group', { timeout: 180_000 }, () => {
   before(async () => {
@@ -28,7 +41,12 @@ describe('two KafkaSources in one consumer group', { timeout: 180_000 }, () => {
     const group = uniqueName('group');
     const partitions = [0, 1, 2, 3].map((p) => `${topic}/${p}`);
     for (let p = 0; p < 4; p++) {
-      await kcatProduce(bootstrap, topic, [0, 1, 2, 3, 4].map((i) => ({ key: `p${p}`, value: `p${p}-${i}` })), p);
+      await kcatProduce(
+        bootstrap,
+        topic,
+        [0, 1, 2, 3, 4].map((i) => ({ key: `p${p}`, value: `p${p}-${i}` })),
+        p,
+      );
     }
     const events: string[] = [];
 
@@ -65,10 +83,17 @@ describe('two KafkaSources in one consumer group', { timeout: 180_000 }, () => {
     await a.commit(new Map(keptByA.map((p) => [p, 3])));
     a.stop();
     await a.close();
-    assert.equal(listenerA.revoked.length, 1, 'closing does not call back into the runtime (it committed before close)');
+    assert.equal(
+      listenerA.revoked.length,
+      1,
+      'closing does not call back into the runtime (it committed before close)',
+    );
 
     const handedOver = await pull(itB, (rs) => rs.length === 4);
-    assert.deepEqual(at(handedOver), keptByA.flatMap((p) => [3, 4].map((i) => `${p}@${i}=p${p.slice(-1)}-${i}`)).sort());
+    assert.deepEqual(
+      at(handedOver),
+      keptByA.flatMap((p) => [3, 4].map((i) => `${p}@${i}=p${p.slice(-1)}-${i}`)).sort(),
+    );
     assert.deepEqual(listenerB.revoked, []);
 
     await b.commit(new Map(partitions.map((p) => [p, 5])));
@@ -84,7 +109,13 @@ describe('two KafkaSources in one consumer group', { timeout: 180_000 }, () => {
     const s = source(t, topic, group, 'member');
     const it1 = iterate(s, recordingListener());
     await pull(it1, (rs) => rs.length === 1);
-    await s.commit(new Map([[`${topic}/0`, 1], [`${topic}/7`, 9], ['other-topic/0', 3]]));
+    await s.commit(
+      new Map([
+        [`${topic}/0`, 1],
+        [`${topic}/7`, 9],
+        ['other-topic/0', 3],
+      ]),
+    );
     assert.deepEqual(await committedOffsets(bootstrap, group, topic), new Map([[`${topic}/0`, 1]]));
     s.stop();
     await s.close();

@@ -2,7 +2,18 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { OptionReader } from '../../src/core/options.js';
 import { createKafkaConnectors } from '../../src/connectors/kafka/index.js';
-import { committedOffsets, createTopic, ensureKafka, iterate, nextOffsets, pull, recordingListener, restartKafka, text, uniqueName } from '../helpers/kafka.js';
+import {
+  committedOffsets,
+  createTopic,
+  ensureKafka,
+  iterate,
+  nextOffsets,
+  pull,
+  recordingListener,
+  restartKafka,
+  text,
+  uniqueName,
+} from '../helpers/kafka.js';
 import { kcatConsume, kcatProduce } from '../helpers/kcat.js';
 
 let bootstrap: string;
@@ -16,9 +27,16 @@ describe('Kafka connectors across a broker restart', { timeout: 300_000 }, () =>
     const input = await createTopic(bootstrap, 1, 'restart-in');
     const output = await createTopic(bootstrap, 1, 'restart-out');
     const group = uniqueName('group');
-    await kcatProduce(bootstrap, input, [0, 1, 2].map((i) => ({ key: `k${i}`, value: `before-${i}` })));
+    await kcatProduce(
+      bootstrap,
+      input,
+      [0, 1, 2].map((i) => ({ key: `k${i}`, value: `before-${i}` })),
+    );
     const { source, sink } = createKafkaConnectors({
-      source: { options: new OptionReader({ bootstrap_servers: bootstrap, consumer_group: group }, 'source'), defaultTopics: [input] },
+      source: {
+        options: new OptionReader({ bootstrap_servers: bootstrap, consumer_group: group }, 'source'),
+        defaultTopics: [input],
+      },
       sink: { options: new OptionReader({ bootstrap_servers: bootstrap }, 'sink'), stream: output },
       clientId: 'restart',
     });
@@ -30,7 +48,9 @@ describe('Kafka connectors across a broker restart', { timeout: 300_000 }, () =>
     });
     const records = iterate(source, recordingListener());
     const first = await pull(records, (rs) => rs.length === 3);
-    await Promise.all(first.map((r) => sink.send({ key: text(r.key), value: Buffer.from(`out:${text(r.value)}`) })));
+    await Promise.all(
+      first.map((r) => sink.send({ key: text(r.key), value: Buffer.from(`out:${text(r.value)}`) })),
+    );
     await source.commit(nextOffsets(first));
 
     // A pull pending across the restart, and a send issued while the broker is down.
@@ -39,7 +59,11 @@ describe('Kafka connectors across a broker restart', { timeout: 300_000 }, () =>
     const sentDuringRestart = sink.send({ key: 'k-during', value: Buffer.from('out:during') });
     await stopped;
     await sentDuringRestart;
-    await kcatProduce(bootstrap, input, [3, 4].map((i) => ({ key: `k${i}`, value: `after-${i}` })));
+    await kcatProduce(
+      bootstrap,
+      input,
+      [3, 4].map((i) => ({ key: `k${i}`, value: `after-${i}` })),
+    );
     const after = await pending;
     assert.deepEqual(
       after.map((r) => [r.offset, text(r.value)]),
@@ -50,6 +74,9 @@ describe('Kafka connectors across a broker restart', { timeout: 300_000 }, () =>
     );
     await source.commit(nextOffsets(after));
     assert.deepEqual(await committedOffsets(bootstrap, group, input), new Map([[`${input}/0`, 5]]));
-    assert.deepEqual((await kcatConsume(bootstrap, output)).map((r) => r.value), ['out:before-0', 'out:before-1', 'out:before-2', 'out:during']);
+    assert.deepEqual(
+      (await kcatConsume(bootstrap, output)).map((r) => r.value),
+      ['out:before-0', 'out:before-1', 'out:before-2', 'out:during'],
+    );
   });
 });

@@ -8,7 +8,12 @@ import { kcatConsume } from '../helpers/kcat.js';
 let bootstrap: string;
 
 /** A sink for `prefix + stream`, closed when the test ends. */
-function sink(t: TestContext, prefix: string, stream: string, extra: Record<string, unknown> = {}): KafkaSink {
+function sink(
+  t: TestContext,
+  prefix: string,
+  stream: string,
+  extra: Record<string, unknown> = {},
+): KafkaSink {
   const raw = { bootstrap_servers: [bootstrap], ...(prefix && { kafka_topic_prefix: prefix }), ...extra };
   const options = new OptionReader(raw, 'stream_manager.sink.options');
   const { sink } = createKafkaConnectors({ sink: { options, stream }, clientId: 'test' });
@@ -55,7 +60,10 @@ describe('KafkaSink on a real broker', { timeout: 180_000 }, () => {
     assert.deepEqual(rest, []);
     assert.equal(only?.key, null);
     assert.equal(only?.value, '{"x":1}');
-    assert.ok(only.timestamp >= before - 1000 && only.timestamp <= after + 1000, `timestamp ${only.timestamp} near send time`);
+    assert.ok(
+      only.timestamp >= before - 1000 && only.timestamp <= after + 1000,
+      `timestamp ${only.timestamp} near send time`,
+    );
   });
 
   it('keeps per-key order on a multi-partition topic (one partition per key, in send order)', async (t) => {
@@ -108,18 +116,31 @@ describe('KafkaSink on a real broker', { timeout: 180_000 }, () => {
     const stream = uniqueName('out');
     const errors = uniqueName('job.error');
     const options = new OptionReader({ bootstrap_servers: bootstrap, kafka_topic_prefix: 'dc.' }, 'sink');
-    const { sink: out, errorSink } = createKafkaConnectors({ sink: { options, stream }, errorSink: { options, stream: errors }, clientId: 'test' });
+    const { sink: out, errorSink } = createKafkaConnectors({
+      sink: { options, stream },
+      errorSink: { options, stream: errors },
+      clientId: 'test',
+    });
     assert.ok(out && errorSink);
     t.after(async () => {
       await out.close();
       await errorSink.close();
     });
-    await Promise.all([out.send({ key: 'k', value: Buffer.from('ok') }), errorSink.send({ key: null, value: Buffer.from('failed') })]);
+    await Promise.all([
+      out.send({ key: 'k', value: Buffer.from('ok') }),
+      errorSink.send({ key: null, value: Buffer.from('failed') }),
+    ]);
     await out.close();
     // The shared producer stays open for the error sink until it closes too.
     await errorSink.send({ key: null, value: Buffer.from('failed again') });
     await errorSink.close();
-    assert.deepEqual((await kcatConsume(bootstrap, `dc.${stream}`)).map((r) => r.value), ['ok']);
-    assert.deepEqual((await kcatConsume(bootstrap, `dc.${errors}`)).map((r) => r.value), ['failed', 'failed again']);
+    assert.deepEqual(
+      (await kcatConsume(bootstrap, `dc.${stream}`)).map((r) => r.value),
+      ['ok'],
+    );
+    assert.deepEqual(
+      (await kcatConsume(bootstrap, `dc.${errors}`)).map((r) => r.value),
+      ['failed', 'failed again'],
+    );
   });
 });

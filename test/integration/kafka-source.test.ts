@@ -3,21 +3,46 @@ import { before, describe, it, type TestContext } from 'node:test';
 import { OptionReader } from '../../src/core/options.js';
 import { recordingMetrics, type Metrics } from '../../src/core/metrics.js';
 import { createKafkaConnectors, type KafkaSource } from '../../src/connectors/kafka/index.js';
-import { committedOffsets, createTopic, ensureKafka, iterate, nextOffsets, pull, recordingListener, text, uniqueName } from '../helpers/kafka.js';
+import {
+  committedOffsets,
+  createTopic,
+  ensureKafka,
+  iterate,
+  nextOffsets,
+  pull,
+  recordingListener,
+  text,
+  uniqueName,
+} from '../helpers/kafka.js';
 import { kcatProduce } from '../helpers/kcat.js';
 
 let bootstrap: string;
 
 /** A source closed when the test ends, whatever its outcome (an open consumer keeps node alive). */
-function source(t: TestContext, topic: string, group: string, extra: Record<string, unknown> = {}, metrics?: Metrics): KafkaSource {
-  const options = new OptionReader({ bootstrap_servers: bootstrap, consumer_group: group, ...extra }, 'stream_manager.source.options');
-  const { source } = createKafkaConnectors({ source: { options, defaultTopics: [topic] }, clientId: 'test', ...(metrics && { metrics }) });
+function source(
+  t: TestContext,
+  topic: string,
+  group: string,
+  extra: Record<string, unknown> = {},
+  metrics?: Metrics,
+): KafkaSource {
+  const options = new OptionReader(
+    { bootstrap_servers: bootstrap, consumer_group: group, ...extra },
+    'stream_manager.source.options',
+  );
+  const { source } = createKafkaConnectors({
+    source: { options, defaultTopics: [topic] },
+    clientId: 'test',
+    ...(metrics && { metrics }),
+  });
   assert.ok(source);
   t.after(() => source.close());
   return source;
 }
 
-function summary(records: readonly { partition: string; offset: number; key: Buffer | null; value: Buffer }[]): string[] {
+function summary(
+  records: readonly { partition: string; offset: number; key: Buffer | null; value: Buffer }[],
+): string[] {
   return records.map((r) => `${r.partition}@${r.offset} ${text(r.key)}=${text(r.value)}`);
 }
 
@@ -29,34 +54,72 @@ describe('KafkaSource on a real broker', { timeout: 180_000 }, () => {
   it('reads kcat-produced records, commits, and a new member of the group resumes right after the commit', async (t) => {
     const topic = await createTopic(bootstrap, 2, 'source-resume');
     const group = uniqueName('group');
-    await kcatProduce(bootstrap, topic, [0, 1, 2, 3, 4].map((i) => ({ key: `a${i}`, value: `{"n":${i}}` })), 0);
-    await kcatProduce(bootstrap, topic, [0, 1, 2].map((i) => ({ key: `b${i}`, value: `{"m":${i}}` })), 1);
+    await kcatProduce(
+      bootstrap,
+      topic,
+      [0, 1, 2, 3, 4].map((i) => ({ key: `a${i}`, value: `{"n":${i}}` })),
+      0,
+    );
+    await kcatProduce(
+      bootstrap,
+      topic,
+      [0, 1, 2].map((i) => ({ key: `b${i}`, value: `{"m":${i}}` })),
+      1,
+    );
 
     const first = source(t, topic, group);
     const it1 = iterate(first, recordingListener());
     const read = await pull(it1, (rs) => rs.length === 8);
     const byPartition = (p: string) => summary(read.filter((r) => r.partition === p));
-    assert.deepEqual(byPartition(`${topic}/0`), [0, 1, 2, 3, 4].map((i) => `${topic}/0@${i} a${i}={"n":${i}}`));
-    assert.deepEqual(byPartition(`${topic}/1`), [0, 1, 2].map((i) => `${topic}/1@${i} b${i}={"m":${i}}`));
+    assert.deepEqual(
+      byPartition(`${topic}/0`),
+      [0, 1, 2, 3, 4].map((i) => `${topic}/0@${i} a${i}={"n":${i}}`),
+    );
+    assert.deepEqual(
+      byPartition(`${topic}/1`),
+      [0, 1, 2].map((i) => `${topic}/1@${i} b${i}={"m":${i}}`),
+    );
     assert.ok(read.every((r) => typeof r.timestamp === 'number' && r.timestamp > 0));
 
     // Only part of what was read is done: partition 0 up to offset 2, partition 1 entirely.
-    await first.commit(new Map([[`${topic}/0`, 3], [`${topic}/1`, 3]]));
+    await first.commit(
+      new Map([
+        [`${topic}/0`, 3],
+        [`${topic}/1`, 3],
+      ]),
+    );
     first.stop();
     assert.equal((await it1.next()).done, true);
     await first.close();
-    assert.deepEqual(await committedOffsets(bootstrap, group, topic), new Map([[`${topic}/0`, 3], [`${topic}/1`, 3]]));
+    assert.deepEqual(
+      await committedOffsets(bootstrap, group, topic),
+      new Map([
+        [`${topic}/0`, 3],
+        [`${topic}/1`, 3],
+      ]),
+    );
 
     await kcatProduce(bootstrap, topic, [{ key: 'b3', value: '{"m":3}' }], 1);
     const second = source(t, topic, group);
     const it2 = iterate(second, recordingListener());
     const resumed = await pull(it2, (rs) => rs.length === 3);
-    assert.deepEqual(summary(resumed.filter((r) => r.partition === `${topic}/0`)), [`${topic}/0@3 a3={"n":3}`, `${topic}/0@4 a4={"n":4}`]);
-    assert.deepEqual(summary(resumed.filter((r) => r.partition === `${topic}/1`)), [`${topic}/1@3 b3={"m":3}`]);
+    assert.deepEqual(summary(resumed.filter((r) => r.partition === `${topic}/0`)), [
+      `${topic}/0@3 a3={"n":3}`,
+      `${topic}/0@4 a4={"n":4}`,
+    ]);
+    assert.deepEqual(summary(resumed.filter((r) => r.partition === `${topic}/1`)), [
+      `${topic}/1@3 b3={"m":3}`,
+    ]);
     await second.commit(nextOffsets(resumed));
     second.stop();
     await second.close();
-    assert.deepEqual(await committedOffsets(bootstrap, group, topic), new Map([[`${topic}/0`, 5], [`${topic}/1`, 4]]));
+    assert.deepEqual(
+      await committedOffsets(bootstrap, group, topic),
+      new Map([
+        [`${topic}/0`, 5],
+        [`${topic}/1`, 4],
+      ]),
+    );
   });
 
   it('start_position latest skips what was written before a new group joined', async (t) => {
@@ -70,7 +133,10 @@ describe('KafkaSource on a real broker', { timeout: 180_000 }, () => {
     let read: Awaited<typeof pending> | undefined;
     for (let i = 0; read === undefined; i++) {
       await kcatProduce(bootstrap, topic, [{ key: 'new', value: `after-${i}` }]);
-      read = await Promise.race([pending, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000))]);
+      read = await Promise.race([
+        pending,
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000)),
+      ]);
     }
     assert.equal(read.length, 1);
     assert.equal(text(read[0]!.key), 'new');
@@ -96,8 +162,14 @@ describe('KafkaSource on a real broker', { timeout: 180_000 }, () => {
     assert.ok(maxBuffered >= 1, 'the source read ahead');
     assert.ok(maxBuffered <= 50, `read-ahead stayed within max_buffered_records (max ${maxBuffered})`);
     const rest = await pull(it1, (rs) => rs.length === 399);
-    assert.deepEqual([...firstOne, ...rest].map((r) => r.offset), Array.from({ length: 400 }, (_, i) => i));
-    assert.deepEqual([...firstOne, ...rest].map((r) => text(r.value)), records.map((r) => r.value));
+    assert.deepEqual(
+      [...firstOne, ...rest].map((r) => r.offset),
+      Array.from({ length: 400 }, (_, i) => i),
+    );
+    assert.deepEqual(
+      [...firstOne, ...rest].map((r) => text(r.value)),
+      records.map((r) => r.value),
+    );
     src.stop();
     await src.close();
   });

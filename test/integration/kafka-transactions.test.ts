@@ -4,9 +4,23 @@ import { once } from 'node:events';
 import { before, describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { OptionReader } from '../../src/core/options.js';
-import { createKafkaConnectors, KafkaClientError, type KafkaConnectors } from '../../src/connectors/kafka/index.js';
+import {
+  createKafkaConnectors,
+  KafkaClientError,
+  type KafkaConnectors,
+} from '../../src/connectors/kafka/index.js';
 import { isTransactional, type Source } from '../../src/connectors/types.js';
-import { committedOffsets, createTopic, ensureKafka, iterate, nextOffsets, pull, recordingListener, text, uniqueName } from '../helpers/kafka.js';
+import {
+  committedOffsets,
+  createTopic,
+  ensureKafka,
+  iterate,
+  nextOffsets,
+  pull,
+  recordingListener,
+  text,
+  uniqueName,
+} from '../helpers/kafka.js';
 import { kcatConsume, kcatProduce } from '../helpers/kcat.js';
 
 interface Setup {
@@ -21,10 +35,19 @@ interface Setup {
 /** Exactly-once connectors: source, output sink and error sink over one transactional producer. */
 function exactlyOnce(setup: Setup, properties: Record<string, string> = {}): Required<KafkaConnectors> {
   const sourceOptions = new OptionReader(
-    { bootstrap_servers: setup.bootstrap, consumer_group: setup.group, instance_id: setup.instanceId, delivery_guarantee: 'EXACTLY_ONCE', properties },
+    {
+      bootstrap_servers: setup.bootstrap,
+      consumer_group: setup.group,
+      instance_id: setup.instanceId,
+      delivery_guarantee: 'EXACTLY_ONCE',
+      properties,
+    },
     'stream_manager.source.options',
   );
-  const sinkOptions = new OptionReader({ bootstrap_servers: setup.bootstrap, delivery_guarantee: 'EXACTLY_ONCE' }, 'stream_manager.sink.options');
+  const sinkOptions = new OptionReader(
+    { bootstrap_servers: setup.bootstrap, delivery_guarantee: 'EXACTLY_ONCE' },
+    'stream_manager.sink.options',
+  );
   const connectors = createKafkaConnectors({
     source: { options: sourceOptions, defaultTopics: [setup.input] },
     sink: { options: sinkOptions, stream: setup.output },
@@ -59,7 +82,9 @@ async function processInputs(c: Required<KafkaConnectors>, source: Source, count
 
 // The child process of the "killed" test: opens a transaction, writes outputs, reports, and waits
 // for SIGKILL.
-const child = process.env.KAFKA_TXN_CHILD ? (JSON.parse(process.env.KAFKA_TXN_CHILD) as Setup & { count: number }) : undefined;
+const child = process.env.KAFKA_TXN_CHILD
+  ? (JSON.parse(process.env.KAFKA_TXN_CHILD) as Setup & { count: number })
+  : undefined;
 if (child) {
   const c = exactlyOnce(child, { 'session.timeout.ms': '6000', 'heartbeat.interval.ms': '500' });
   await processInputs(c, c.source, child.count);
@@ -91,7 +116,11 @@ if (child) {
 
     it('commits outputs, errors and input offsets in one transaction', async (t) => {
       const setup = await setupFor('txn-commit');
-      await kcatProduce(bootstrap, setup.input, ['a', 'b', 'bad-c', 'd'].map((v, i) => ({ key: `k${i}`, value: v })));
+      await kcatProduce(
+        bootstrap,
+        setup.input,
+        ['a', 'b', 'bad-c', 'd'].map((v, i) => ({ key: `k${i}`, value: v })),
+      );
       const c = connectorsFor(t, setup);
       assert.ok(isTransactional(c.source));
       const { it: inputs, inputs: first } = await processInputs(c, c.source, 4);
@@ -102,11 +131,24 @@ if (child) {
 
       await c.source.commit(nextOffsets(first));
       assert.deepEqual(
-        (await kcatConsume(bootstrap, setup.output, { isolation: 'read_committed' })).map((r) => [r.key, r.value]),
-        [['k0', 'out:a'], ['k1', 'out:b'], ['k3', 'out:d']],
+        (await kcatConsume(bootstrap, setup.output, { isolation: 'read_committed' })).map((r) => [
+          r.key,
+          r.value,
+        ]),
+        [
+          ['k0', 'out:a'],
+          ['k1', 'out:b'],
+          ['k3', 'out:d'],
+        ],
       );
-      assert.deepEqual((await kcatConsume(bootstrap, setup.errors, { isolation: 'read_committed' })).map((r) => r.value), ['error:bad-c']);
-      assert.deepEqual(await committedOffsets(bootstrap, setup.group, setup.input), new Map([[`${setup.input}/0`, 4]]));
+      assert.deepEqual(
+        (await kcatConsume(bootstrap, setup.errors, { isolation: 'read_committed' })).map((r) => r.value),
+        ['error:bad-c'],
+      );
+      assert.deepEqual(
+        await committedOffsets(bootstrap, setup.group, setup.input),
+        new Map([[`${setup.input}/0`, 4]]),
+      );
 
       // The next transaction begins on the next send.
       await kcatProduce(bootstrap, setup.input, [{ key: 'k4', value: 'e' }]);
@@ -114,31 +156,59 @@ if (child) {
       assert.ok(fifth);
       await c.sink.send({ key: text(fifth.key), value: Buffer.from(`out:${text(fifth.value)}`) });
       await c.source.commit(nextOffsets([fifth]));
-      assert.deepEqual((await kcatConsume(bootstrap, setup.output, { isolation: 'read_committed' })).map((r) => r.value), ['out:a', 'out:b', 'out:d', 'out:e']);
-      assert.deepEqual(await committedOffsets(bootstrap, setup.group, setup.input), new Map([[`${setup.input}/0`, 5]]));
+      assert.deepEqual(
+        (await kcatConsume(bootstrap, setup.output, { isolation: 'read_committed' })).map((r) => r.value),
+        ['out:a', 'out:b', 'out:d', 'out:e'],
+      );
+      assert.deepEqual(
+        await committedOffsets(bootstrap, setup.group, setup.input),
+        new Map([[`${setup.input}/0`, 5]]),
+      );
     });
 
     it('aborts what was not committed when it closes; the group reads those inputs again', async (t) => {
       const setup = await setupFor('txn-abort');
-      await kcatProduce(bootstrap, setup.input, ['a', 'b', 'c'].map((v, i) => ({ key: `k${i}`, value: v })));
+      await kcatProduce(
+        bootstrap,
+        setup.input,
+        ['a', 'b', 'c'].map((v, i) => ({ key: `k${i}`, value: v })),
+      );
       const c = exactlyOnce(setup);
       await processInputs(c, c.source, 3);
       await closeAll(c);
 
-      assert.deepEqual((await kcatConsume(bootstrap, setup.output)).map((r) => r.value), ['out:a', 'out:b', 'out:c'], 'written');
-      assert.deepEqual(await kcatConsume(bootstrap, setup.output, { isolation: 'read_committed' }), [], 'but aborted');
+      assert.deepEqual(
+        (await kcatConsume(bootstrap, setup.output)).map((r) => r.value),
+        ['out:a', 'out:b', 'out:c'],
+        'written',
+      );
+      assert.deepEqual(
+        await kcatConsume(bootstrap, setup.output, { isolation: 'read_committed' }),
+        [],
+        'but aborted',
+      );
       assert.deepEqual(await committedOffsets(bootstrap, setup.group, setup.input), new Map());
 
       const again = connectorsFor(t, setup);
       const { inputs } = await processInputs(again, again.source, 3);
-      assert.deepEqual(inputs.map((r) => r.offset), [0, 1, 2]);
+      assert.deepEqual(
+        inputs.map((r) => r.offset),
+        [0, 1, 2],
+      );
       await again.source.commit(nextOffsets(inputs));
-      assert.deepEqual((await kcatConsume(bootstrap, setup.output, { isolation: 'read_committed' })).map((r) => r.value), ['out:a', 'out:b', 'out:c']);
+      assert.deepEqual(
+        (await kcatConsume(bootstrap, setup.output, { isolation: 'read_committed' })).map((r) => r.value),
+        ['out:a', 'out:b', 'out:c'],
+      );
     });
 
     it('a new instance with the same instance_id fences the old one, whose commit then fails', async (t) => {
       const setup = await setupFor('txn-fence');
-      await kcatProduce(bootstrap, setup.input, ['a', 'b'].map((v, i) => ({ key: `k${i}`, value: v })));
+      await kcatProduce(
+        bootstrap,
+        setup.input,
+        ['a', 'b'].map((v, i) => ({ key: `k${i}`, value: v })),
+      );
       const fast = { 'heartbeat.interval.ms': '500' };
       const zombie = connectorsFor(t, setup, fast);
       await processInputs(zombie, zombie.source, 2);
@@ -148,10 +218,16 @@ if (child) {
       await zombie.source.close();
       const successor = connectorsFor(t, setup, fast);
       const { inputs } = await processInputs(successor, successor.source, 2);
-      assert.deepEqual(inputs.map((r) => r.offset), [0, 1]);
+      assert.deepEqual(
+        inputs.map((r) => r.offset),
+        [0, 1],
+      );
       await successor.source.commit(nextOffsets(inputs));
 
-      await assert.rejects(zombie.source.commit(new Map([[`${setup.input}/0`, 2]])), (err: unknown) => err instanceof KafkaClientError);
+      await assert.rejects(
+        zombie.source.commit(new Map([[`${setup.input}/0`, 2]])),
+        (err: unknown) => err instanceof KafkaClientError,
+      );
       await assert.rejects(zombie.sink.send({ key: 'late', value: Buffer.from('late') }));
       assert.deepEqual(
         (await kcatConsume(bootstrap, setup.output)).map((r) => r.value),
@@ -163,12 +239,19 @@ if (child) {
         ['out:a', 'out:b'],
         'only the successor committed',
       );
-      assert.deepEqual(await committedOffsets(bootstrap, setup.group, setup.input), new Map([[`${setup.input}/0`, 2]]));
+      assert.deepEqual(
+        await committedOffsets(bootstrap, setup.group, setup.input),
+        new Map([[`${setup.input}/0`, 2]]),
+      );
     });
 
     it('outputs of a killed process stay invisible; its restart aborts them and commits its own once', async (t) => {
       const setup = await setupFor('txn-kill');
-      await kcatProduce(bootstrap, setup.input, ['a', 'b', 'c'].map((v, i) => ({ key: `k${i}`, value: v })));
+      await kcatProduce(
+        bootstrap,
+        setup.input,
+        ['a', 'b', 'c'].map((v, i) => ({ key: `k${i}`, value: v })),
+      );
       const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
         cwd: fileURLToPath(new URL('../../', import.meta.url)),
         env: { ...process.env, KAFKA_TXN_CHILD: JSON.stringify({ ...setup, count: 3 }) },
@@ -185,20 +268,41 @@ if (child) {
       proc.kill('SIGKILL');
       await once(proc, 'exit');
 
-      assert.deepEqual((await kcatConsume(bootstrap, setup.output)).map((r) => r.value), ['out:a', 'out:b', 'out:c'], 'written');
-      assert.deepEqual(await kcatConsume(bootstrap, setup.output, { isolation: 'read_committed' }), [], 'not committed');
+      assert.deepEqual(
+        (await kcatConsume(bootstrap, setup.output)).map((r) => r.value),
+        ['out:a', 'out:b', 'out:c'],
+        'written',
+      );
+      assert.deepEqual(
+        await kcatConsume(bootstrap, setup.output, { isolation: 'read_committed' }),
+        [],
+        'not committed',
+      );
 
-      const restarted = connectorsFor(t, setup, { 'session.timeout.ms': '6000', 'heartbeat.interval.ms': '500' });
+      const restarted = connectorsFor(t, setup, {
+        'session.timeout.ms': '6000',
+        'heartbeat.interval.ms': '500',
+      });
       const { inputs } = await processInputs(restarted, restarted.source, 3);
-      assert.deepEqual(inputs.map((r) => r.offset), [0, 1, 2]);
+      assert.deepEqual(
+        inputs.map((r) => r.offset),
+        [0, 1, 2],
+      );
       await restarted.source.commit(nextOffsets(inputs));
       assert.deepEqual(
         (await kcatConsume(bootstrap, setup.output, { isolation: 'read_committed' })).map((r) => r.value),
         ['out:a', 'out:b', 'out:c'],
         'exactly one committed copy',
       );
-      assert.equal((await kcatConsume(bootstrap, setup.output)).length, 6, 'the killed copy is still in the log, aborted');
-      assert.deepEqual(await committedOffsets(bootstrap, setup.group, setup.input), new Map([[`${setup.input}/0`, 3]]));
+      assert.equal(
+        (await kcatConsume(bootstrap, setup.output)).length,
+        6,
+        'the killed copy is still in the log, aborted',
+      );
+      assert.deepEqual(
+        await committedOffsets(bootstrap, setup.group, setup.input),
+        new Map([[`${setup.input}/0`, 3]]),
+      );
     });
   });
 }

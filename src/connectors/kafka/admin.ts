@@ -11,8 +11,15 @@ export interface TopicSpec {
 }
 
 /** Creates topics for tests and the local demo; a topic that already exists is left as it is. */
-export async function createTopics(bootstrapServers: string, topics: readonly TopicSpec[], timeoutMs = 30_000): Promise<void> {
-  const admin = RdKafka.AdminClient.create({ 'bootstrap.servers': bootstrapServers, 'client.id': 'mw-enrich-admin' });
+export async function createTopics(
+  bootstrapServers: string,
+  topics: readonly TopicSpec[],
+  timeoutMs = 30_000,
+): Promise<void> {
+  const admin = RdKafka.AdminClient.create({
+    'bootstrap.servers': bootstrapServers,
+    'client.id': 'mw-enrich-admin',
+  });
   try {
     for (const spec of topics) {
       await new Promise<void>((resolve, reject) => {

@@ -2,7 +2,12 @@ import { ConfigError } from '../../core/errors.js';
 import { noopMetrics, type Metrics } from '../../core/metrics.js';
 import type { OptionReader } from '../../core/options.js';
 import { silentLogger, type KafkaLogger } from './logger.js';
-import { readSinkOptions, readSourceOptions, type KafkaSinkConfig, type KafkaSourceConfig } from './options.js';
+import {
+  readSinkOptions,
+  readSourceOptions,
+  type KafkaSinkConfig,
+  type KafkaSourceConfig,
+} from './options.js';
 import { ProducerClient, type KafkaClientDeps } from './producer-client.js';
 import { IdempotentProducer, KafkaSink, type ProducerChannel } from './sink.js';
 import { KafkaSource } from './source.js';
@@ -51,47 +56,97 @@ interface SinkPlan {
 export function createKafkaConnectors(options: KafkaConnectorsOptions): KafkaConnectors {
   const logger = options.logger ?? silentLogger;
   const metrics = options.metrics ?? noopMetrics;
-  const deps = (role: string): KafkaClientDeps => ({ clientId: `${options.clientId}-${role}`, logger, metrics });
+  const deps = (role: string): KafkaClientDeps => ({
+    clientId: `${options.clientId}-${role}`,
+    logger,
+    metrics,
+  });
 
-  const source = options.source && { config: readSourceOptions(options.source.options, options.source.defaultTopics), options: options.source.options };
+  const source = options.source && {
+    config: readSourceOptions(options.source.options, options.source.defaultTopics),
+    options: options.source.options,
+  };
   const sinks: { sink?: SinkPlan; errorSink?: SinkPlan } = {};
-  if (options.sink) sinks.sink = { config: readSinkOptions(options.sink.options, options.sink.stream), options: options.sink.options };
-  if (options.errorSink) sinks.errorSink = { config: readSinkOptions(options.errorSink.options, options.errorSink.stream), options: options.errorSink.options };
+  if (options.sink)
+    sinks.sink = {
+      config: readSinkOptions(options.sink.options, options.sink.stream),
+      options: options.sink.options,
+    };
+  if (options.errorSink)
+    sinks.errorSink = {
+      config: readSinkOptions(options.errorSink.options, options.errorSink.stream),
+      options: options.errorSink.options,
+    };
   const plans = [sinks.sink, sinks.errorSink].filter((p): p is SinkPlan => p !== undefined);
 
-  const exactlyOnce = source?.config.deliveryGuarantee === 'EXACTLY_ONCE' || plans.some((p) => p.config.deliveryGuarantee === 'EXACTLY_ONCE');
+  const exactlyOnce =
+    source?.config.deliveryGuarantee === 'EXACTLY_ONCE' ||
+    plans.some((p) => p.config.deliveryGuarantee === 'EXACTLY_ONCE');
   if (!exactlyOnce) {
     const channels = new Map<string, ProducerChannel>();
     const channel = (plan: SinkPlan): ProducerChannel => {
       const key = producerKey(plan.config);
       let found = channels.get(key);
       if (!found) {
-        found = new IdempotentProducer(new ProducerClient(producerConfig(plan.config, `${options.clientId}-producer`), plan.options.key('properties'), deps('producer')));
+        found = new IdempotentProducer(
+          new ProducerClient(
+            producerConfig(plan.config, `${options.clientId}-producer`),
+            plan.options.key('properties'),
+            deps('producer'),
+          ),
+        );
         channels.set(key, found);
       }
       return found;
     };
     return {
-      ...(source && { source: new KafkaSource(source.config, deps('consumer'), source.options.key('properties')) }),
-      ...(sinks.sink && { sink: new KafkaSink(channel(sinks.sink), sinks.sink.config.topic, sinks.sink.config.maxRecordBytes) }),
-      ...(sinks.errorSink && { errorSink: new KafkaSink(channel(sinks.errorSink), sinks.errorSink.config.topic, sinks.errorSink.config.maxRecordBytes) }),
+      ...(source && {
+        source: new KafkaSource(source.config, deps('consumer'), source.options.key('properties')),
+      }),
+      ...(sinks.sink && {
+        sink: new KafkaSink(channel(sinks.sink), sinks.sink.config.topic, sinks.sink.config.maxRecordBytes),
+      }),
+      ...(sinks.errorSink && {
+        errorSink: new KafkaSink(
+          channel(sinks.errorSink),
+          sinks.errorSink.config.topic,
+          sinks.errorSink.config.maxRecordBytes,
+        ),
+      }),
     };
   }
 
   const first = plans[0];
   if (!source) {
-    throw new ConfigError(first ? first.options.key('delivery_guarantee') : 'delivery_guarantee', 'EXACTLY_ONCE needs the Kafka source: its offsets are committed in the producer transaction');
+    throw new ConfigError(
+      first ? first.options.key('delivery_guarantee') : 'delivery_guarantee',
+      'EXACTLY_ONCE needs the Kafka source: its offsets are committed in the producer transaction',
+    );
   }
-  if (!first) return { source: new KafkaSource(source.config, deps('consumer'), source.options.key('properties')) };
+  if (!first)
+    return { source: new KafkaSource(source.config, deps('consumer'), source.options.key('properties')) };
   checkSameCluster(source.config, source.options, plans);
   const transactionalId = `${source.config.consumerGroup}.${source.config.instanceId}`;
-  const client = new ProducerClient(producerConfig(first.config, `${options.clientId}-producer`, transactionalId), first.options.key('properties'), deps('producer'));
+  const client = new ProducerClient(
+    producerConfig(first.config, `${options.clientId}-producer`, transactionalId),
+    first.options.key('properties'),
+    deps('producer'),
+  );
   const producer = new TransactionalProducer(client, transactionalId, deps('producer'));
   logger.info({ transactionalId }, 'kafka exactly-once: one transactional producer for the source and sinks');
   return {
-    source: new KafkaTransactionalSource(source.config, deps('consumer'), source.options.key('properties'), producer),
-    ...(sinks.sink && { sink: new KafkaSink(producer, sinks.sink.config.topic, sinks.sink.config.maxRecordBytes) }),
-    ...(sinks.errorSink && { errorSink: new KafkaSink(producer, sinks.errorSink.config.topic, sinks.errorSink.config.maxRecordBytes) }),
+    source: new KafkaTransactionalSource(
+      source.config,
+      deps('consumer'),
+      source.options.key('properties'),
+      producer,
+    ),
+    ...(sinks.sink && {
+      sink: new KafkaSink(producer, sinks.sink.config.topic, sinks.sink.config.maxRecordBytes),
+    }),
+    ...(sinks.errorSink && {
+      errorSink: new KafkaSink(producer, sinks.errorSink.config.topic, sinks.errorSink.config.maxRecordBytes),
+    }),
   };
 }
 
@@ -99,7 +154,11 @@ export function createKafkaConnectors(options: KafkaConnectorsOptions): KafkaCon
  * The producer defaults besides idempotence: murmur2 partitioning as the Java client does, so a key
  * lands on the same partition whichever client wrote it.
  */
-function producerConfig(sink: KafkaSinkConfig, clientId: string, transactionalId?: string): Record<string, string | boolean> {
+function producerConfig(
+  sink: KafkaSinkConfig,
+  clientId: string,
+  transactionalId?: string,
+): Record<string, string | boolean> {
   return {
     partitioner: 'murmur2_random',
     ...sink.properties,
@@ -124,14 +183,24 @@ function producerKey(config: KafkaSinkConfig): string {
   return JSON.stringify([servers(config.bootstrapServers), properties]);
 }
 
-function checkSameCluster(source: KafkaSourceConfig, sourceOptions: OptionReader, plans: readonly SinkPlan[]): void {
+function checkSameCluster(
+  source: KafkaSourceConfig,
+  sourceOptions: OptionReader,
+  plans: readonly SinkPlan[],
+): void {
   const [first, ...rest] = plans as [SinkPlan, ...SinkPlan[]];
   if (servers(first.config.bootstrapServers) !== servers(source.bootstrapServers)) {
-    throw new ConfigError(first.options.key('bootstrap_servers'), `must equal ${sourceOptions.key('bootstrap_servers')} under EXACTLY_ONCE (one transaction spans one cluster)`);
+    throw new ConfigError(
+      first.options.key('bootstrap_servers'),
+      `must equal ${sourceOptions.key('bootstrap_servers')} under EXACTLY_ONCE (one transaction spans one cluster)`,
+    );
   }
   for (const plan of rest) {
     if (producerKey(plan.config) !== producerKey(first.config)) {
-      throw new ConfigError(plan.options.key('properties'), `must equal ${first.options.key('properties')} under EXACTLY_ONCE (the sinks share one producer)`);
+      throw new ConfigError(
+        plan.options.key('properties'),
+        `must equal ${first.options.key('properties')} under EXACTLY_ONCE (the sinks share one producer)`,
+      );
     }
   }
 }

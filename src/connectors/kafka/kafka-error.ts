@@ -16,7 +16,12 @@ export class KafkaClientError extends Error {
   /** The open transaction can only be aborted. */
   readonly abortable: boolean;
 
-  constructor(message: string, code: number, flags: { fatal?: boolean; retriable?: boolean; abortable?: boolean } = {}, cause?: unknown) {
+  constructor(
+    message: string,
+    code: number,
+    flags: { fatal?: boolean; retriable?: boolean; abortable?: boolean } = {},
+    cause?: unknown,
+  ) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'KafkaClientError';
     this.code = code;
@@ -34,7 +39,11 @@ export function toKafkaError(e: unknown, context?: string): KafkaClientError {
   return new KafkaClientError(
     context ? `${context}: ${message}` : message,
     code,
-    { fatal: raw.isFatal === true || undefined, retriable: raw.isRetriable === true || undefined, abortable: raw.isTxnRequiresAbort === true || undefined },
+    {
+      fatal: raw.isFatal === true || undefined,
+      retriable: raw.isRetriable === true || undefined,
+      abortable: raw.isTxnRequiresAbort === true || undefined,
+    },
     e,
   );
 }
@@ -71,7 +80,10 @@ export function isNotGroupMember(err: KafkaClientError): boolean {
 }
 
 /** Wraps a binding call that reports through a node-style callback. */
-export function callback<T = void>(context: string, start: (cb: (err: unknown, value: T) => void) => void): Promise<T> {
+export function callback<T = void>(
+  context: string,
+  start: (cb: (err: unknown, value: T) => void) => void,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     try {
       start((err, value) => (err ? reject(toKafkaError(err, context)) : resolve(value)));
@@ -89,7 +101,11 @@ export function sleep(ms: number): Promise<void> {
  * Repeats `attempt` while it fails with a transient error, with capped exponential backoff, until
  * `deadlineMs` from now; the last error is thrown.
  */
-export async function retryTransient<T>(deadlineMs: number, attempt: () => Promise<T>, onRetry?: (err: KafkaClientError) => void): Promise<T> {
+export async function retryTransient<T>(
+  deadlineMs: number,
+  attempt: () => Promise<T>,
+  onRetry?: (err: KafkaClientError) => void,
+): Promise<T> {
   const deadline = Date.now() + deadlineMs;
   for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
     try {

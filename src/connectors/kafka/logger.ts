@@ -17,7 +17,11 @@ export const silentLogger: KafkaLogger = {
 };
 
 /** librdkafka log events carry syslog severities (3 error … 7 debug). */
-export function logLibrdkafka(logger: KafkaLogger, client: string, event: { severity?: number; fac?: string; message?: string }): void {
+export function logLibrdkafka(
+  logger: KafkaLogger,
+  client: string,
+  event: { severity?: number; fac?: string; message?: string },
+): void {
   const fields = { client, facility: event.fac };
   const message = `librdkafka: ${event.message ?? ''}`;
   const severity = event.severity ?? 6;

@@ -53,11 +53,20 @@ export function streamTopicName(stream: string): string {
   return colon === -1 ? stream : stream.slice(0, colon);
 }
 
-export function readSourceOptions(options: OptionReader, defaultTopics: readonly string[]): KafkaSourceConfig {
+export function readSourceOptions(
+  options: OptionReader,
+  defaultTopics: readonly string[],
+): KafkaSourceConfig {
   const deliveryGuarantee = options.oneOf('delivery_guarantee', DELIVERY_GUARANTEES, 'AT_LEAST_ONCE');
   const properties = librdkafkaProperties(options.stringMap('properties'), options.key('properties'));
-  if (deliveryGuarantee === 'EXACTLY_ONCE' && (properties['isolation.level'] ?? 'read_committed') !== 'read_committed') {
-    throw new ConfigError(options.key('properties.isolation.level'), 'must be read_committed under EXACTLY_ONCE');
+  if (
+    deliveryGuarantee === 'EXACTLY_ONCE' &&
+    (properties['isolation.level'] ?? 'read_committed') !== 'read_committed'
+  ) {
+    throw new ConfigError(
+      options.key('properties.isolation.level'),
+      'must be read_committed under EXACTLY_ONCE',
+    );
   }
   const topics = options.stringList('topics', defaultTopics);
   if (topics.length === 0) throw new ConfigError(options.key('topics'), 'must name at least one topic');

@@ -52,14 +52,19 @@ export class ProducerClient {
     this.producer.on('event.error', (err) => {
       const e = toKafkaError(err);
       deps.metrics.count('kafka_client_errors_total', { client: 'producer', code: e.code });
-      deps.logger.warn({ client: deps.clientId, code: e.code, fatal: e.fatal, err: e.message }, 'kafka producer error');
+      deps.logger.warn(
+        { client: deps.clientId, code: e.code, fatal: e.fatal, err: e.message },
+        'kafka producer error',
+      );
       if (e.fatal) this.fail(e);
     });
     this.producer.on('event.log', (event) => logLibrdkafka(deps.logger, deps.clientId, event));
   }
 
   connect(): Promise<void> {
-    this.connecting ??= callback<RdKafka.Metadata>('connect producer', (cb) => this.producer.connect({ timeout: CONNECT_TIMEOUT_MS }, cb)).then(() => {
+    this.connecting ??= callback<RdKafka.Metadata>('connect producer', (cb) =>
+      this.producer.connect({ timeout: CONNECT_TIMEOUT_MS }, cb),
+    ).then(() => {
       // librdkafka's own thread then serves delivery reports; no JS poll timer is needed.
       this.producer.setPollInBackground(true);
     });
@@ -106,8 +111,14 @@ export class ProducerClient {
     return callback('beginTransaction', (cb) => this.producer.beginTransaction(cb));
   }
 
-  sendOffsetsToTransaction(offsets: RdKafka.TopicPartitionOffset[], consumer: RdKafka.KafkaConsumer, timeoutMs: number): Promise<void> {
-    return callback('sendOffsetsToTransaction', (cb) => this.producer.sendOffsetsToTransaction(offsets, consumer, timeoutMs, cb));
+  sendOffsetsToTransaction(
+    offsets: RdKafka.TopicPartitionOffset[],
+    consumer: RdKafka.KafkaConsumer,
+    timeoutMs: number,
+  ): Promise<void> {
+    return callback('sendOffsetsToTransaction', (cb) =>
+      this.producer.sendOffsetsToTransaction(offsets, consumer, timeoutMs, cb),
+    );
   }
 
   commitTransaction(timeoutMs: number): Promise<void> {
@@ -128,7 +139,9 @@ export class ProducerClient {
       return;
     }
     this.accepting = false;
-    await callback<RdKafka.ClientMetrics>('disconnect producer', (cb) => this.producer.disconnect(timeoutMs, cb));
+    await callback<RdKafka.ClientMetrics>('disconnect producer', (cb) =>
+      this.producer.disconnect(timeoutMs, cb),
+    );
   }
 
   private drain(): void {

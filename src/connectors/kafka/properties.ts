@@ -48,12 +48,15 @@ const MANAGED: Readonly<Record<string, string>> = {
   'enable.idempotence': 'the producer is always idempotent',
   acks: 'the producer always waits for all in-sync replicas (acks=all)',
   'transactional.id': 'derived from consumer_group and instance_id (delivery_guarantee EXACTLY_ONCE)',
-  'rebalance_cb': 'the source handles rebalances itself',
-  'dr_cb': 'the sink handles delivery reports itself',
+  rebalance_cb: 'the source handles rebalances itself',
+  dr_cb: 'the sink handles delivery reports itself',
 };
 
 /** Maps configured properties onto librdkafka names; `key` is the option path, for errors. */
-export function librdkafkaProperties(input: Readonly<Record<string, string>>, key: string): Record<string, string> {
+export function librdkafkaProperties(
+  input: Readonly<Record<string, string>>,
+  key: string,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(input)) {
     const where = `${key}.${name}`;

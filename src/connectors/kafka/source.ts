@@ -1,6 +1,14 @@
 import { RdKafka } from '@confluentinc/kafka-javascript';
 import type { Source, SourceListener, SourceRecord } from '../types.js';
-import { callback, codes, isNotGroupMember, KafkaClientError, retryTransient, sleep, toKafkaError } from './kafka-error.js';
+import {
+  callback,
+  codes,
+  isNotGroupMember,
+  KafkaClientError,
+  retryTransient,
+  sleep,
+  toKafkaError,
+} from './kafka-error.js';
 import { logLibrdkafka } from './logger.js';
 import type { KafkaSourceConfig } from './options.js';
 import { parsePartitionKey, partitionKey } from './partition-key.js';
@@ -92,8 +100,11 @@ export class KafkaSource implements Source {
       'enable.auto.commit': false,
       'enable.auto.offset.store': false,
       'partition.assignment.strategy': 'cooperative-sticky',
-      ...(config.deliveryGuarantee === 'EXACTLY_ONCE' ? { 'isolation.level': 'read_committed' as const } : {}),
-      rebalance_cb: (err: RdKafka.LibrdKafkaError | undefined, assignment: RdKafka.TopicPartition[]) => this.onRebalance(err, assignment),
+      ...(config.deliveryGuarantee === 'EXACTLY_ONCE'
+        ? { 'isolation.level': 'read_committed' as const }
+        : {}),
+      rebalance_cb: (err: RdKafka.LibrdKafkaError | undefined, assignment: RdKafka.TopicPartition[]) =>
+        this.onRebalance(err, assignment),
       // The binding's commit calls only queue the commit (commitCb too: it wraps commitAsync); the
       // broker's answer comes through this callback, served by the poll loop.
       offset_commit_cb: true,
@@ -154,7 +165,10 @@ export class KafkaSource implements Source {
       // The group moved these partitions on (a rebalance will report them lost): their new owner
       // reads them again from the last committed offsets, so nothing is lost.
       this.deps.metrics.count('kafka_commits_total', { outcome: 'not_member' });
-      this.deps.logger.warn({ code: err.code, err: err.message }, 'kafka commit refused: no longer a group member');
+      this.deps.logger.warn(
+        { code: err.code, err: err.message },
+        'kafka commit refused: no longer a group member',
+      );
       return;
     }
     this.deps.metrics.count('kafka_commits_total', { outcome: 'ok' });
@@ -162,7 +176,12 @@ export class KafkaSource implements Source {
 
   private commitOnce(offsets: RdKafka.TopicPartitionOffset[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
+      try {
+        this.consumer.commit(offsets);
+      } catch (e) {
+        reject(toKafkaError(e, 'commit'));
+        return;
+      }
       // A result arriving after the timeout still takes this waiter's place in the queue.
       const waiter = {
         settle: (err: KafkaClientError | undefined) => {
@@ -171,23 +190,22 @@ export class KafkaSource implements Source {
           else resolve();
         },
       };
-      try {
-        this.consumer.commit(offsets);
-      } catch (e) {
-        reject(toKafkaError(e, 'commit'));
-        return;
-      }
       this.commitWaiters.push(waiter);
       // The result comes behind the records librdkafka already fetched: let the loop take more.
       this.roomMade(true);
-      timer = setTimeout(() => {
+      const timer = setTimeout(() => {
         waiter.settle = () => undefined;
-        reject(new KafkaClientError(`commit: no answer within ${COMMIT_TIMEOUT_MS} ms`, codes.ERR__TIMED_OUT));
+        reject(
+          new KafkaClientError(`commit: no answer within ${COMMIT_TIMEOUT_MS} ms`, codes.ERR__TIMED_OUT),
+        );
       }, COMMIT_TIMEOUT_MS);
     });
   }
 
-  private onCommitResult(err: RdKafka.LibrdKafkaError | undefined, offsets: RdKafka.TopicPartitionOffset[] | undefined): void {
+  private onCommitResult(
+    err: RdKafka.LibrdKafkaError | undefined,
+    offsets: RdKafka.TopicPartitionOffset[] | undefined,
+  ): void {
     const waiter = this.commitWaiters.shift();
     if (!waiter) return;
     // librdkafka answers ERR__NO_OFFSET when these offsets were already committed.
@@ -225,11 +243,16 @@ export class KafkaSource implements Source {
 
   private start(): Promise<void> {
     this.started ??= (async () => {
-      await callback<RdKafka.Metadata>('connect consumer', (cb) => this.consumer.connect({ timeout: CONNECT_TIMEOUT_MS }, cb));
+      await callback<RdKafka.Metadata>('connect consumer', (cb) =>
+        this.consumer.connect({ timeout: CONNECT_TIMEOUT_MS }, cb),
+      );
       this.consumer.setDefaultConsumeTimeout(POLL_TIMEOUT_MS);
       this.extras.setDefaultIsTimeoutOnlyForFirstMessage(true);
       this.consumer.subscribe([...this.config.topics]);
-      this.deps.logger.info({ topics: this.config.topics, group: this.config.consumerGroup }, 'kafka source subscribed');
+      this.deps.logger.info(
+        { topics: this.config.topics, group: this.config.consumerGroup },
+        'kafka source subscribed',
+      );
       this.polling = this.poll();
     })();
     return this.started;
@@ -284,7 +307,9 @@ export class KafkaSource implements Source {
 
   /** While a commit waits for its result, the read-ahead may grow to twice its size to reach it. */
   private capacity(): number {
-    return this.commitWaiters.length > 0 ? 2 * this.config.maxBufferedRecords : this.config.maxBufferedRecords;
+    return this.commitWaiters.length > 0
+      ? 2 * this.config.maxBufferedRecords
+      : this.config.maxBufferedRecords;
   }
 
   private roomWithin(ms: number): Promise<boolean> {
@@ -337,7 +362,9 @@ export class KafkaSource implements Source {
     const partitions: Partition[] = assignment.map(({ topic, partition }) => ({ topic, partition }));
     this.rebalances = this.rebalances
       .then(() => this.rebalance(code, partitions))
-      .catch((e: unknown) => this.deps.logger.error({ err: toKafkaError(e).message }, 'kafka rebalance handling failed'));
+      .catch((e: unknown) =>
+        this.deps.logger.error({ err: toKafkaError(e).message }, 'kafka rebalance handling failed'),
+      );
   }
 
   private async rebalance(code: number | undefined, partitions: Partition[]): Promise<void> {
@@ -383,7 +410,10 @@ export class KafkaSource implements Source {
       try {
         await this.listener.onPartitionsRevoked(keys);
       } catch (e) {
-        this.deps.logger.error({ err: e instanceof Error ? e.message : String(e) }, 'onPartitionsRevoked failed');
+        this.deps.logger.error(
+          { err: e instanceof Error ? e.message : String(e) },
+          'onPartitionsRevoked failed',
+        );
       }
     }
     for (const key of keys) {
@@ -397,7 +427,10 @@ export class KafkaSource implements Source {
   private onClientError(err: RdKafka.LibrdKafkaError): void {
     const e = toKafkaError(err);
     this.deps.metrics.count('kafka_client_errors_total', { client: 'consumer', code: e.code });
-    this.deps.logger.warn({ client: this.deps.clientId, code: e.code, fatal: e.fatal, err: e.message }, 'kafka consumer error');
+    this.deps.logger.warn(
+      { client: this.deps.clientId, code: e.code, fatal: e.fatal, err: e.message },
+      'kafka consumer error',
+    );
     if (e.fatal) this.fail(e);
   }
 

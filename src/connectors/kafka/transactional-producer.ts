@@ -64,12 +64,21 @@ export class TransactionalProducer implements ProducerChannel {
       this.client.setAccepting(false);
       try {
         if (offsets.length > 0) {
-          await retryTransient(RETRY_DEADLINE_MS, () => this.client.sendOffsetsToTransaction(offsets, consumer, CALL_TIMEOUT_MS), (err) =>
-            this.deps.logger.warn({ code: err.code, err: err.message }, 'sendOffsetsToTransaction failed; retrying'),
+          await retryTransient(
+            RETRY_DEADLINE_MS,
+            () => this.client.sendOffsetsToTransaction(offsets, consumer, CALL_TIMEOUT_MS),
+            (err) =>
+              this.deps.logger.warn(
+                { code: err.code, err: err.message },
+                'sendOffsetsToTransaction failed; retrying',
+              ),
           );
         }
-        await retryTransient(RETRY_DEADLINE_MS, () => this.client.commitTransaction(CALL_TIMEOUT_MS), (err) =>
-          this.deps.logger.warn({ code: err.code, err: err.message }, 'commitTransaction failed; retrying'),
+        await retryTransient(
+          RETRY_DEADLINE_MS,
+          () => this.client.commitTransaction(CALL_TIMEOUT_MS),
+          (err) =>
+            this.deps.logger.warn({ code: err.code, err: err.message }, 'commitTransaction failed; retrying'),
         );
       } catch (e) {
         await this.abortAndFail(toKafkaError(e, 'commit transaction'));
@@ -102,7 +111,10 @@ export class TransactionalProducer implements ProducerChannel {
           await this.client.abortTransaction(CALL_TIMEOUT_MS);
           this.deps.metrics.count('kafka_transactions_total', { outcome: 'aborted' });
         } catch (e) {
-          this.deps.logger.warn({ err: toKafkaError(e).message }, 'abort of the uncommitted transaction at close failed');
+          this.deps.logger.warn(
+            { err: toKafkaError(e).message },
+            'abort of the uncommitted transaction at close failed',
+          );
         }
         this.state = 'idle';
       }
@@ -123,7 +135,9 @@ export class TransactionalProducer implements ProducerChannel {
   private init(): Promise<void> {
     // initTransactions fences an earlier producer with the same transactional.id and aborts its
     // open transaction, so a restarted instance does not wait for the zombie's transaction timeout.
-    this.initialized ??= this.client.connect().then(() => retryTransient(RETRY_DEADLINE_MS, () => this.client.initTransactions(CALL_TIMEOUT_MS)));
+    this.initialized ??= this.client
+      .connect()
+      .then(() => retryTransient(RETRY_DEADLINE_MS, () => this.client.initTransactions(CALL_TIMEOUT_MS)));
     return this.initialized;
   }
 
@@ -156,7 +170,10 @@ export class TransactionalProducer implements ProducerChannel {
       cause,
     );
     this.client.fail(this.failure);
-    this.deps.logger.error({ code: cause.code, err: cause.message, transactionalId: this.transactionalId }, 'kafka transaction failed');
+    this.deps.logger.error(
+      { code: cause.code, err: cause.message, transactionalId: this.transactionalId },
+      'kafka transaction failed',
+    );
     if (this.state === 'open' && !cause.fatal) {
       try {
         await this.client.abortTransaction(CALL_TIMEOUT_MS);

@@ -30,7 +30,11 @@ export class KafkaTransactionalSource extends KafkaSource implements Transaction
     // produces again; committing would duplicate them, so abort and let the process restart.
     const lost = [...nextOffsets.keys()].filter((key) => this.lost.has(key));
     if (lost.length > 0) {
-      const err = new KafkaClientError(`partitions ${lost.join(', ')} were lost to the group before their commit`, -1, { fatal: true });
+      const err = new KafkaClientError(
+        `partitions ${lost.join(', ')} were lost to the group before their commit`,
+        -1,
+        { fatal: true },
+      );
       await this.producer.failWith(err);
       throw err;
     }
