@@ -254,7 +254,9 @@ export class Pipeline {
     }
     const left = this.tracker.pending(partitions);
     if (left > 0) logger.warn({ partitions, left }, 'revoked partitions still had records in flight; they will be read again');
-    await this.commit(partitions);
+    // A transaction holds the outputs of every partition, so it must carry every partition's offsets
+    // (all at their watermark, as outputs leave in offset order); otherwise commit just these.
+    await this.commit(this.transactional ? undefined : partitions);
     for (const p of partitions) {
       this.revoked.add(p);
       this.lastCommitted.delete(p);

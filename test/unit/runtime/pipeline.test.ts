@@ -177,3 +177,25 @@ test('an error event larger than the error sink accepts is replaced by its cut-d
   assert.deepEqual(sink.values(), [{ k: 'a', n: 1 }]);
   assert.deepEqual(summary.outcomes, { enriched: 1, passed: 0, dropped: 0, failed: 1 });
 });
+
+test('a revocation under a transactional source commits the watermark of every partition', async () => {
+  const input = Array.from({ length: 40 }, (_, i) => record(`t/${i % 2}`, Math.floor(i / 2), { k: `k${i}`, n: i }));
+  let revocation: Promise<void> | undefined;
+  const commits: Array<Record<string, number>> = [];
+  const source = Object.assign(
+    new MemorySource(input, (n) => {
+      if (n === 21) revocation = source.listener!.onPartitionsRevoked(['t/0']);
+    }),
+    { transactional: true as const },
+  );
+  const origCommit = source.commit.bind(source);
+  source.commit = async (next) => {
+    commits.push(Object.fromEntries(next));
+    return origCommit(next);
+  };
+  await new Pipeline(options({ source, handler: stubHandler(() => 2), commitIntervalMs: 60_000 })).run();
+  await revocation;
+  const atRevocation = commits[0]!;
+  assert.deepEqual(Object.keys(atRevocation).sort(), ['t/0', 't/1'], 'the transaction carried both partitions');
+  assert.equal(atRevocation['t/0'], 11);
+});
