@@ -179,7 +179,7 @@ test('an error event larger than the error sink accepts is replaced by its cut-d
 });
 
 test('a revocation under a transactional source commits the watermark of every partition', async () => {
-  const input = Array.from({ length: 40 }, (_, i) => record(`t/${i % 2}`, Math.floor(i / 2), { k: `k${i}`, n: i }));
+  const input = Array.from({ length: 400 }, (_, i) => record(`t/${i % 2}`, Math.floor(i / 2), { k: `k${i}`, n: i }));
   let revocation: Promise<void> | undefined;
   const commits: Array<Record<string, number>> = [];
   const source = Object.assign(
@@ -193,7 +193,7 @@ test('a revocation under a transactional source commits the watermark of every p
     commits.push(Object.fromEntries(next));
     return origCommit(next);
   };
-  await new Pipeline(options({ source, handler: stubHandler(() => 2), commitIntervalMs: 60_000 })).run();
+  await new Pipeline(options({ source, handler: stubHandler(() => 3), commitIntervalMs: 60_000 })).run();
   await revocation;
   const atRevocation = commits[0]!;
   assert.deepEqual(Object.keys(atRevocation).sort(), ['t/0', 't/1'], 'the transaction carried both partitions');
