@@ -51,7 +51,12 @@ export class Pipeline {
   private readonly outcomes: Record<OutcomeKind, number> = { enriched: 0, passed: 0, dropped: 0, failed: 0 };
   private readonly errorTypes: Record<string, number> = {};
   private readonly passedReasons: Record<string, number> = {};
-  private readonly revoked = new Set<string>();
+  /**
+   * Per partition, how many times it was revoked. A record read before a revocation belongs to an
+   * older ownership: it is read again by whoever owns the partition now (this process too, when the
+   * partition comes back), so its outcome is not sent and its offset is not marked done.
+   */
+  private readonly revocations = new Map<string, number>();
   /** Sends issued and not yet settled; a transactional commit waits for them at its barrier. */
   private readonly sending = new Set<Promise<void>>();
   /** While a transactional commit runs, new sends wait for it. */
@@ -139,11 +144,14 @@ export class Pipeline {
     // Exactly-once commits a transaction at a barrier; outputs must then leave in offset order per
     // partition, or a transaction could hold the output of an input whose offset it does not commit.
     const key = this.transactional ? record.partition : handled.key;
-    const emitted = this.sequencer.run(key, async () => this.emit(record, await handled.outcome));
+    const ownership = this.revocations.get(record.partition) ?? 0;
+    const current = () => (this.revocations.get(record.partition) ?? 0) === ownership;
+    const emitted = this.sequencer.run(key, async () => this.emit(record, await handled.outcome, current));
     emitted
       .then(
         async ({ ack, outcome }) => {
           await ack;
+          if (!current()) return;
           this.record(outcome);
           metrics.count('outcomes', { outcome: outcome.kind });
           this.tracker.done(record.partition, record.offset);
@@ -155,9 +163,9 @@ export class Pipeline {
   }
 
   /** Issues the send of an outcome (in key order) and returns its acknowledgement, not awaited. */
-  private async emit(record: SourceRecord, outcome: Outcome): Promise<{ ack: Promise<void>; outcome: Outcome }> {
+  private async emit(record: SourceRecord, outcome: Outcome, current: () => boolean): Promise<{ ack: Promise<void>; outcome: Outcome }> {
     if (this.failure) throw this.failure;
-    if (this.revoked.has(record.partition)) return { ack: Promise.resolve(), outcome };
+    if (!current()) return { ack: Promise.resolve(), outcome };
     while (this.barrier) await this.barrier;
     let final = outcome;
     let target: Sink | undefined;
@@ -258,7 +266,7 @@ export class Pipeline {
     // (all at their watermark, as outputs leave in offset order); otherwise commit just these.
     await this.commit(this.transactional ? undefined : partitions);
     for (const p of partitions) {
-      this.revoked.add(p);
+      this.revocations.set(p, (this.revocations.get(p) ?? 0) + 1);
       this.lastCommitted.delete(p);
     }
     this.tracker.forget(partitions);
