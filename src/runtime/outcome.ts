@@ -26,6 +26,8 @@ export interface RecordHandler {
   /**
    * The error event for an outcome larger than its sink accepts: an output (its error event carries
    * the raw input instead), or an error event whose raw input is itself too large (cut to fit).
+   * `limit` is the limit that was exceeded; `errorSinkLimit`, when the error sink has its own, is
+   * what the returned error event must fit into (default `limit`).
    */
-  oversize(record: SourceRecord, bytes: number, limit: number, what: 'output' | 'error event'): SinkRecord;
+  oversize(record: SourceRecord, bytes: number, limit: number, what: 'output' | 'error event', errorSinkLimit?: number): SinkRecord;
 }

@@ -181,7 +181,7 @@ export class Pipeline {
         this.counts.oversize++;
         this.options.metrics.count('oversize_outputs');
         target = this.options.errorSink;
-        out = this.options.handler.oversize(record, out.value.length, target.maxRecordBytes ?? limit, 'output');
+        out = this.options.handler.oversize(record, out.value.length, limit, 'output', target.maxRecordBytes);
         final = { kind: 'failed', errorType: 'OversizeEventError', errorEvent: out };
       }
     } else if (outcome.kind === 'failed') {

@@ -146,12 +146,12 @@ export class PageContentChangeHandler implements RecordHandler {
     return { key: key ? serialiseKey(key) : null, value: Buffer.from(JSON.stringify(event)), timestamp: now.getTime() };
   }
 
-  oversize(record: SourceRecord, bytes: number, limit: number, what: 'output' | 'error event'): SinkRecord {
+  oversize(record: SourceRecord, bytes: number, limit: number, what: 'output' | 'error event', errorSinkLimit = limit): SinkRecord {
     let raw = record.value.toString('utf8');
     let note = '';
-    // The error event carries the input, not the huge output; if even the input does not fit, keep
-    // its head so that the error event itself can be produced, and say so.
-    const room = Math.max(1024, Math.floor(limit / 2));
+    // The error event carries the input, not the huge output; if even the input does not fit the
+    // error sink, keep its head so that the error event itself can be produced, and say so.
+    const room = Math.max(1024, Math.floor(errorSinkLimit / 2));
     if (record.value.length > room) {
       raw = record.value.subarray(0, room).toString('utf8');
       note = ` (raw_event cut to its first ${room} bytes)`;
