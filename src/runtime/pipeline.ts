@@ -92,6 +92,7 @@ export class Pipeline {
       const listener = { onPartitionsRevoked: (partitions: readonly string[]) => this.revoke(partitions) };
       for await (const record of source.records(listener)) {
         if (this.stopping) break;
+        const ownership = this.revocations.get(record.partition) ?? 0;
         const wait = this.window.acquire();
         if (wait) {
           // A stop must not wait for a free slot: the records holding them may never finish (a
@@ -103,7 +104,13 @@ export class Pipeline {
             break;
           }
         }
-        this.admit(record);
+        if ((this.revocations.get(record.partition) ?? 0) !== ownership) {
+          // Its partition was revoked while it waited for a slot: whoever owns the partition now
+          // reads it again (this process too, from the commit, if the partition came back).
+          this.window.release();
+          continue;
+        }
+        this.admit(record, ownership);
         if (this.stopping) break;
       }
     } catch (err) {
@@ -129,7 +136,7 @@ export class Pipeline {
     return summary;
   }
 
-  private admit(record: SourceRecord): void {
+  private admit(record: SourceRecord, ownership: number): void {
     const { handler, metrics } = this.options;
     this.counts.records++;
     this.tracker.begin(record.partition, record.offset);
@@ -144,7 +151,6 @@ export class Pipeline {
     // Exactly-once commits a transaction at a barrier; outputs must then leave in offset order per
     // partition, or a transaction could hold the output of an input whose offset it does not commit.
     const key = this.transactional ? record.partition : handled.key;
-    const ownership = this.revocations.get(record.partition) ?? 0;
     const current = () => (this.revocations.get(record.partition) ?? 0) === ownership;
     const emitted = this.sequencer.run(key, async () => this.emit(record, await handled.outcome, current));
     emitted
