@@ -379,6 +379,10 @@ export class KafkaSource implements Source {
       // An earlier revocation paused these partitions; a new assignment starts unpaused unless full.
       if (this.paused) this.consumer.pause(partitions);
       else this.consumer.resume(partitions);
+      // A pause taken while the runtime stalled (it does during a revocation's drain) would
+      // otherwise outlive the records it was for: the revocation dropped them from the read-ahead,
+      // so nothing is pulled, nothing makes room, and the new partitions are never fetched.
+      this.roomMade();
       this.deps.metrics.count('kafka_rebalances_total', { kind: 'assign' });
       this.deps.logger.info({ partitions: keys }, 'kafka partitions assigned');
       return;
