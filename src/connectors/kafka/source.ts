@@ -400,6 +400,7 @@ export class KafkaSource implements Source {
         this.lost.add(key);
       }
     }
+    if (lost) this.onAssignmentLost(keys);
     this.queue.removePartitions(new Set(keys));
     if (this.consumer.isConnected() && !this.closing) {
       try {
@@ -426,6 +427,11 @@ export class KafkaSource implements Source {
       this.lastQueued.delete(key);
     }
     this.extras.incrementalUnassign(partitions);
+  }
+
+  /** The group took these partitions away (session expired) before the runtime could commit them. */
+  protected onAssignmentLost(keys: readonly string[]): void {
+    void keys;
   }
 
   private onClientError(err: RdKafka.LibrdKafkaError): void {

@@ -41,6 +41,18 @@ export class KafkaTransactionalSource extends KafkaSource implements Transaction
     await this.producer.commit(this.ownedOffsets(nextOffsets), this.consumer);
   }
 
+  /**
+   * The open transaction may hold outputs of the lost partitions' records, whose offsets it can no
+   * longer commit; their next owner (this process too, after it rejoins) writes them again. Waiting
+   * for commit() to notice is not enough: it only sees the lost partitions while they still have
+   * progress to commit, and a rejoin clears them, after which the transaction would commit those
+   * outputs without their offsets (duplicates under read_committed). So abort now and fail.
+   */
+  protected override onAssignmentLost(keys: readonly string[]): void {
+    const err = new KafkaClientError(`partitions ${keys.join(', ')} were lost to the group before their commit`, -1, { fatal: true });
+    void this.producer.failWith(err);
+  }
+
   override close(): Promise<void> {
     this.released ??= (async () => {
       try {
