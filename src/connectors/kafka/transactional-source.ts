@@ -49,7 +49,11 @@ export class KafkaTransactionalSource extends KafkaSource implements Transaction
    * outputs without their offsets (duplicates under read_committed). So abort now and fail.
    */
   protected override onAssignmentLost(keys: readonly string[]): void {
-    const err = new KafkaClientError(`partitions ${keys.join(', ')} were lost to the group before their commit`, -1, { fatal: true });
+    const err = new KafkaClientError(
+      `partitions ${keys.join(', ')} were lost to the group before their commit`,
+      -1,
+      { fatal: true },
+    );
     void this.producer.failWith(err);
   }
 
