@@ -427,8 +427,18 @@ async function withDeadline<T>(
   }
 }
 
-function tail(text: string, lines = 30): string {
-  return text.split('\n').slice(-lines).join('\n');
+/**
+ * What a failure message shows of a service's standard error: its error lines (the cause is often
+ * far above the end, behind retry warnings), then its last lines.
+ */
+function tail(text: string, lines = 15): string {
+  const all = text.split('\n');
+  const errors = all
+    .filter((l) => /"log\.level":"(error|fatal)"/.test(l) && !l.includes('"librdkafka: '))
+    .slice(0, 10);
+  return [...(errors.length > 0 ? ['errors:', ...errors, 'last lines:'] : []), ...all.slice(-lines)].join(
+    '\n',
+  );
 }
 
 /**
@@ -459,6 +469,16 @@ export async function waitUntil(
   }
 }
 
+/** Waits for the service to exit by itself; fails after `timeoutMs` with its error and last log lines. */
+export function waitForExit(
+  service: Service,
+  timeoutMs: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return withDeadline(service.exited, timeoutMs, `${service.label} (pid ${service.pid}) to exit`, () =>
+    service.stderr(),
+  );
+}
+
 /** Waits until the service logged a line `message` (e.g. 'kafka partitions assigned'). */
 export function waitForLog(service: Service, message: string, timeoutMs: number): Promise<void> {
   return waitUntil(
@@ -487,6 +507,16 @@ export async function kafkaScript(command: 'start' | 'stop', timeoutMs = 180_000
     timeout: timeoutMs,
     env: process.env,
   });
+}
+
+/** Stops the broker for `downMs`, then starts it again on the same data (even if the wait fails). */
+export async function brokerOutage(downMs: number): Promise<void> {
+  await kafkaScript('stop');
+  try {
+    await sleep(downMs);
+  } finally {
+    await kafkaScript('start');
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
