@@ -31,6 +31,7 @@ describe('Kafka connector options', () => {
       deliveryGuarantee: 'AT_LEAST_ONCE',
       instanceId: 'pod-0',
       maxBufferedRecords: 1000,
+      maxBufferedBytes: 64 * 1024 * 1024,
       properties: {},
     });
     assert.deepEqual(options.unknownKeys(), []);

@@ -3,6 +3,8 @@ import { ConfigError } from '../../core/errors.js';
 import type { OptionReader } from '../../core/options.js';
 import { librdkafkaProperties, messageMaxBytes, RECORD_OVERHEAD_BYTES } from './properties.js';
 
+export const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+
 export const DELIVERY_GUARANTEES = ['AT_LEAST_ONCE', 'EXACTLY_ONCE'] as const;
 export type DeliveryGuarantee = (typeof DELIVERY_GUARANTEES)[number];
 
@@ -26,6 +28,11 @@ export interface KafkaSourceConfig {
   readonly instanceId: string;
   /** `max_buffered_records`: records read ahead of the runtime before fetching pauses; default 1000. */
   readonly maxBufferedRecords: number;
+  /**
+   * `max_buffered_bytes`: bytes (values and keys) read ahead before fetching pauses; default 64 MiB.
+   * Records are as large as the topic allows, so a count alone does not bound the read-ahead's memory.
+   */
+  readonly maxBufferedBytes: number;
   /** `properties`: librdkafka consumer properties (Java names mapped, see properties.ts). */
   readonly properties: Readonly<Record<string, string>>;
 }
@@ -78,6 +85,7 @@ export function readSourceOptions(
     deliveryGuarantee,
     instanceId: options.string('instance_id', hostname()),
     maxBufferedRecords: options.integer('max_buffered_records', 1000, { min: 1 }),
+    maxBufferedBytes: options.integer('max_buffered_bytes', DEFAULT_MAX_BUFFERED_BYTES, { min: 1024 * 1024 }),
     properties: Object.freeze(properties),
   });
 }

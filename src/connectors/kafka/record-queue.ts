@@ -1,22 +1,38 @@
 import type { SourceRecord } from '../types.js';
 
-/** FIFO of fetched records with O(1) shift and removal of whole partitions (on revocation). */
+/** Bytes a record holds in memory: its value and key. */
+export function recordBytes(record: SourceRecord): number {
+  return record.value.length + (record.key?.length ?? 0);
+}
+
+/**
+ * FIFO of fetched records with O(1) shift and removal of whole partitions (on revocation), counting
+ * the bytes it holds so that the read-ahead can be bounded by size as well as by count.
+ */
 export class RecordQueue {
   private items: (SourceRecord | undefined)[] = [];
   private head = 0;
+  private heldBytes = 0;
 
   get length(): number {
     return this.items.length - this.head;
   }
 
+  /** Sum of `recordBytes` over the queued records. */
+  get bytes(): number {
+    return this.heldBytes;
+  }
+
   push(record: SourceRecord): void {
     this.items.push(record);
+    this.heldBytes += recordBytes(record);
   }
 
   shift(): SourceRecord | undefined {
     if (this.head >= this.items.length) return undefined;
     const record = this.items[this.head];
     this.items[this.head++] = undefined;
+    if (record) this.heldBytes -= recordBytes(record);
     if (this.head === this.items.length) {
       this.items = [];
       this.head = 0;
@@ -33,11 +49,13 @@ export class RecordQueue {
     const dropped = this.length - kept.length;
     this.items = kept;
     this.head = 0;
+    this.heldBytes = kept.reduce((sum, r) => sum + recordBytes(r!), 0);
     return dropped;
   }
 
   clear(): void {
     this.items = [];
     this.head = 0;
+    this.heldBytes = 0;
   }
 }

@@ -53,13 +53,13 @@ const EMPTY = Buffer.alloc(0);
  * KafkaJS-style `run()` loop hides).
  *
  * Memory: a background loop moves records from librdkafka (whose prefetch is bounded by
- * queued.max.messages.kbytes) into a read-ahead queue of at most `max_buffered_records`, and takes
- * no more while it is full. Rebalances, commit results and the max.poll.interval.ms liveness check
- * are only served by poll calls, behind the records librdkafka has already fetched; so when the
- * runtime stops pulling for STALL_MS the partitions are paused, which drops librdkafka's prefetch
- * (fetched again on resume) and lets polls serve those events alone. Pausing is the last resort
- * because a resumed partition fetches again only about a second after its pause (measured with
- * librdkafka 2.15), which would starve a runtime that pulls steadily.
+ * queued.max.messages.kbytes) into a read-ahead queue of at most `max_buffered_records` and
+ * `max_buffered_bytes`, and takes no more while it is full. Rebalances, commit results and the
+ * max.poll.interval.ms liveness check are only served by poll calls, behind the records librdkafka
+ * has already fetched; so when the runtime stops pulling for STALL_MS the partitions are paused,
+ * which drops librdkafka's prefetch (fetched again on resume) and lets polls serve those events
+ * alone. Pausing is the last resort because a resumed partition fetches again only about a second
+ * after its pause (measured with librdkafka 2.15), which would starve a runtime that pulls steadily.
  */
 export class KafkaSource implements Source {
   protected readonly consumer: RdKafka.KafkaConsumer;
@@ -71,6 +71,12 @@ export class KafkaSource implements Source {
   private readonly queue = new RecordQueue();
   /** Last offset queued per partition: a record re-delivered after pause/resume is not yielded twice. */
   private readonly lastQueued = new Map<string, number>();
+  /**
+   * The largest record of the latest consume call that returned any, or half the previous value
+   * when that is larger (so one huge record does not slow reading for long). Starts at the whole
+   * byte bound: the first call takes one record, and the batch grows as the sizes become known.
+   */
+  private largestRecordBytes: number;
   private rebalances: Promise<void> = Promise.resolve();
   /** One commit at a time, so each offset_commit_cb result belongs to the oldest waiting commit. */
   private commits: Promise<void> = Promise.resolve();
@@ -91,6 +97,7 @@ export class KafkaSource implements Source {
     protected readonly deps: KafkaClientDeps,
     propertiesKey: string,
   ) {
+    this.largestRecordBytes = config.maxBufferedBytes;
     const conf: RdKafka.ConsumerGlobalConfig = {
       ...LIBRDKAFKA_DEFAULTS,
       ...config.properties,
@@ -261,7 +268,7 @@ export class KafkaSource implements Source {
   private async poll(): Promise<void> {
     let backoff = 100;
     while (!this.closing && !this.failure) {
-      if (!this.paused && this.queue.length >= this.capacity()) {
+      if (!this.paused && this.full()) {
         // A commit waiting for its answer behind a full read-ahead means the runtime waits: pause soon.
         const stall = this.commitWaiters.length > 0 ? COMMIT_STALL_MS : STALL_MS;
         if (!(await this.roomWithin(stall)) && !this.paused) this.setPaused(true);
@@ -270,7 +277,7 @@ export class KafkaSource implements Source {
       let messages: RdKafka.Message[];
       try {
         // A paused consumer polls for events; a stray record it returns is still kept.
-        const room = this.paused ? 1 : Math.min(POLL_BATCH, this.capacity() - this.queue.length);
+        const room = this.paused ? 1 : this.batchSize();
         messages = await callback<RdKafka.Message[]>('consume', (cb) => this.consumer.consume(room, cb));
         backoff = 100;
       } catch (e) {
@@ -283,17 +290,24 @@ export class KafkaSource implements Source {
         backoff = Math.min(backoff * 2, 5000);
         continue;
       }
-      for (const message of messages) this.accept(message);
+      let largest = 0;
+      for (const message of messages) largest = Math.max(largest, this.accept(message));
+      if (messages.length > 0) {
+        this.largestRecordBytes = Math.max(largest, Math.floor(this.largestRecordBytes / 2), 1);
+      }
       this.deps.metrics.gauge('kafka_source_buffered_records', this.queue.length);
+      this.deps.metrics.gauge('kafka_source_buffered_bytes', this.queue.bytes);
       if (messages.length > 0) this.notify();
     }
   }
 
-  private accept(message: RdKafka.Message): void {
+  /** Queues the record unless it is stale; returns its size in bytes either way. */
+  private accept(message: RdKafka.Message): number {
+    const bytes = (message.value?.length ?? 0) + (message.key?.length ?? 0);
     const key = partitionKey(message.topic, message.partition);
-    if (this.stopped || !this.assigned.has(key) || this.revoking.has(key)) return;
+    if (this.stopped || !this.assigned.has(key) || this.revoking.has(key)) return bytes;
     const last = this.lastQueued.get(key);
-    if (last !== undefined && message.offset <= last) return;
+    if (last !== undefined && message.offset <= last) return bytes;
     this.lastQueued.set(key, message.offset);
     const record: { -readonly [K in keyof SourceRecord]: SourceRecord[K] } = {
       partition: key,
@@ -303,13 +317,37 @@ export class KafkaSource implements Source {
     };
     if (message.timestamp !== undefined && message.timestamp >= 0) record.timestamp = message.timestamp;
     this.queue.push(record);
+    return bytes;
   }
 
-  /** While a commit waits for its result, the read-ahead may grow to twice its size to reach it. */
-  private capacity(): number {
-    return this.commitWaiters.length > 0
-      ? 2 * this.config.maxBufferedRecords
-      : this.config.maxBufferedRecords;
+  /** While a commit waits for its result, the read-ahead may grow to twice its bounds to reach it. */
+  private slack(): number {
+    return this.commitWaiters.length > 0 ? 2 : 1;
+  }
+
+  /**
+   * Records one consume call may take: what fits under both bounds, sized by the largest recent
+   * record. A consume call does not stop at librdkafka's prefetch bound (queued.max.messages.kbytes):
+   * the client keeps fetching while the call drains its queue, so a call asking for POLL_BATCH
+   * records of 600 KB took 25 MB at once. At least one record is taken, so that a record larger
+   * than the whole bound still passes (alone).
+   */
+  private batchSize(): number {
+    const slack = this.slack();
+    const byCount = slack * this.config.maxBufferedRecords - this.queue.length;
+    const byBytes = Math.floor(
+      (slack * this.config.maxBufferedBytes - this.queue.bytes) / this.largestRecordBytes,
+    );
+    return Math.max(1, Math.min(POLL_BATCH, byCount, byBytes));
+  }
+
+  /** The read-ahead is full by count or by bytes. */
+  private full(): boolean {
+    const slack = this.slack();
+    return (
+      this.queue.length >= slack * this.config.maxBufferedRecords ||
+      this.queue.bytes >= slack * this.config.maxBufferedBytes
+    );
   }
 
   private roomWithin(ms: number): Promise<boolean> {
@@ -327,12 +365,16 @@ export class KafkaSource implements Source {
   }
 
   /**
-   * The runtime took records (or more room is allowed, `force`): below three quarters of the bound
+   * The runtime took records (or more room is allowed, `force`): below three quarters of both bounds
    * the loop fetches again and a pause ends; not after every record, to fetch in batches.
    */
   private roomMade(force = false): void {
     const max = this.config.maxBufferedRecords;
-    if (!force && this.queue.length > max - Math.max(1, Math.floor(max / 4))) return;
+    const maxBytes = this.config.maxBufferedBytes;
+    const over =
+      this.queue.length > max - Math.max(1, Math.floor(max / 4)) ||
+      this.queue.bytes > maxBytes - Math.floor(maxBytes / 4);
+    if (!force && over) return;
     if (this.paused && !this.stopped) this.setPaused(false);
     this.onRoom?.();
   }
