@@ -4,6 +4,7 @@ import type { StreamConfigs } from '../core/stream-config.js';
 import type { StreamBinding } from '../runtime/config.js';
 import { FileSink, readFileSinkOptions } from './file/file-sink.js';
 import { FileSource, readFileSourceOptions } from './file/file-source.js';
+import { checkDistinctPaths, checkSinkPath, checkSourcePath } from './file/path-checks.js';
 import { StdinSource, StdoutSink } from './stdio/stdio.js';
 import type { Sink, Source } from './types.js';
 
@@ -20,28 +21,52 @@ export async function createConnectors(deps: {
   errorSink: StreamBinding;
   streams: StreamConfigs;
   clientId: string;
+  /** Largest input line a file or stdin source assembles (`runtime.max_record_bytes`). */
+  maxRecordBytes: number;
   logger: Logger;
   metrics: Metrics;
 }): Promise<Connectors> {
   const { source, sink, errorSink } = deps;
+  await checkFilePaths(source, sink, errorSink);
   const usesKafka = [source, sink, errorSink].some((b) => b.connector === 'kafka');
   const kafka = usesKafka ? await createKafka(deps) : {};
   return {
-    source: kafka.source ?? (await localSource(source)),
+    source: kafka.source ?? (await localSource(source, deps.maxRecordBytes)),
     sink: kafka.sink ?? localSink(sink),
     errorSink: kafka.errorSink ?? localSink(errorSink),
   };
 }
 
-async function localSource(binding: StreamBinding): Promise<Source> {
-  if (binding.connector === 'stdin') return new StdinSource();
-  const source = new FileSource(readFileSourceOptions(binding.options));
-  await source.check(binding.options.key('path'));
-  return source;
+/** Every file path is checked, and against the others, before any connector is built. */
+async function checkFilePaths(
+  source: StreamBinding,
+  sink: StreamBinding,
+  errorSink: StreamBinding,
+): Promise<void> {
+  const files: Array<{ key: string; path: string }> = [];
+  if (source.connector === 'file') {
+    const key = source.options.key('path');
+    const { path } = readFileSourceOptions(source.options);
+    await checkSourcePath(key, path);
+    files.push({ key, path });
+  }
+  for (const binding of [sink, errorSink]) {
+    if (binding.connector !== 'file') continue;
+    const key = binding.options.key('path');
+    const { path } = readFileSinkOptions(binding.options);
+    await checkSinkPath(key, path);
+    files.push({ key, path });
+  }
+  await checkDistinctPaths(files);
+}
+
+async function localSource(binding: StreamBinding, maxRecordBytes: number): Promise<Source> {
+  if (binding.connector === 'stdin') return new StdinSource(process.stdin, maxRecordBytes);
+  return new FileSource({ ...readFileSourceOptions(binding.options), maxRecordBytes });
 }
 
 function localSink(binding: StreamBinding): Sink {
-  if (binding.connector === 'stdout') return new StdoutSink();
+  if (binding.connector === 'stdout') return new StdoutSink(process.stdout, `${binding.key}.connector`);
   return new FileSink(readFileSinkOptions(binding.options));
 }
 
@@ -49,9 +74,18 @@ async function createKafka(deps: Parameters<typeof createConnectors>[0]): Promis
   const { createKafkaConnectors } = await import('./kafka/index.js');
   const pick = (b: StreamBinding) => b.connector === 'kafka';
   return createKafkaConnectors({
-    ...(pick(deps.source) ? { source: { options: deps.source.options, defaultTopics: deps.streams.get(deps.source.stream).topics } } : {}),
+    ...(pick(deps.source)
+      ? {
+          source: {
+            options: deps.source.options,
+            defaultTopics: deps.streams.get(deps.source.stream).topics,
+          },
+        }
+      : {}),
     ...(pick(deps.sink) ? { sink: { options: deps.sink.options, stream: deps.sink.stream } } : {}),
-    ...(pick(deps.errorSink) ? { errorSink: { options: deps.errorSink.options, stream: deps.errorSink.stream } } : {}),
+    ...(pick(deps.errorSink)
+      ? { errorSink: { options: deps.errorSink.options, stream: deps.errorSink.stream } }
+      : {}),
     clientId: deps.clientId,
     logger: deps.logger,
     metrics: deps.metrics,

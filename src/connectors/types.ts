@@ -14,6 +14,11 @@ export interface SourceRecord {
   readonly value: Buffer;
   /** Record timestamp in milliseconds since the epoch, when the source knows one. */
   readonly timestamp?: number;
+  /**
+   * Set when the record was longer than the source assembles (`runtime.max_record_bytes`): `value`
+   * then holds only its head, and this is its full length in bytes.
+   */
+  readonly oversizeBytes?: number;
 }
 
 /** Callbacks a source makes into the runtime. */

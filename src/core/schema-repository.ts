@@ -1,11 +1,22 @@
-import { readFile } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
+import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import {
+  DEFAULT_MAX_SCHEMA_BYTES,
+  HttpStatusError,
+  ReadRefusedError,
+  readRegularFile,
+} from './bounded-read.js';
 import { ConfigError } from './errors.js';
 import { PromiseCache } from './promise-cache.js';
 import { isPlainObject, type JsonSchema, type JsonSchemaObject } from './json-schema.js';
+import { normaliseSchemaUri } from './schema-uri.js';
 
-/** Reads a URL as text; rejects when the resource cannot be had (a 404 included). */
+/**
+ * Reads a URL as text; rejects when the resource cannot be had, with an `HttpStatusError` for an
+ * HTTP answer other than 200 (so that a 404 can be told from an outage).
+ */
 export type FetchText = (url: string) => Promise<string>;
 
 export interface SchemaRepositoryOptions {
@@ -13,16 +24,41 @@ export interface SchemaRepositoryOptions {
   baseUris: readonly string[];
   /** Needed only for http(s) bases; the runtime passes one that applies `http_client_routes`. */
   fetchText?: FetchText;
+  /** Largest schema file read from a `file://` base (http answers are bounded by `fetchText`). */
+  maxSchemaBytes?: number;
+}
+
+/** Why one place did not give the schema. */
+export interface SchemaAttempt {
+  /** The file or URL asked. */
+  url: string;
+  /**
+   * `missing`: no such file, or HTTP 404/410. `refused`: it is there but may not be read (outside
+   * the repository, not a regular file, too large). `failed`: anything that may pass (network
+   * error, timeout, 5xx, EIO, EACCES).
+   */
+  outcome: 'missing' | 'refused' | 'failed';
+  detail: string;
 }
 
 /** No base URI holds the schema. `tried` lists each place and why it failed. */
 export class SchemaNotFoundError extends Error {
+  readonly tried: readonly string[];
+  /**
+   * Every place answered for good (no such file, 404, refused): asking again gives the same answer
+   * until the repositories change. False when any place failed in a way that may pass.
+   */
+  readonly definite: boolean;
+
   constructor(
     readonly schemaUri: string,
-    readonly tried: readonly string[],
+    readonly attempts: readonly SchemaAttempt[],
   ) {
+    const tried = attempts.map((a) => `${a.url}: ${a.detail}`);
     super(`schema ${schemaUri} not found; tried:\n  ${tried.join('\n  ')}`);
     this.name = 'SchemaNotFoundError';
+    this.tried = tried;
+    this.definite = attempts.every((a) => a.outcome !== 'failed');
   }
 }
 
@@ -31,98 +67,175 @@ const DRAFT_07 = 'http://json-schema.org/draft-07/schema#';
 
 // The schema repositories keep `latest` and `1.2.0` as symlinks to `1.2.0.yaml`; a checkout without
 // symlink support (or an HTTP mirror of one) serves a file whose whole content is that target name.
-const SYMLINK_TARGET = /^[A-Za-z0-9._-]+\.(?:ya?ml|json)$/;
+const SYMLINK_TARGET = /^[A-Za-z0-9_][A-Za-z0-9._-]*\.(?:ya?ml|json)$/;
 const MAX_SYMLINK_HOPS = 4;
+
+type Base = FileBase | HttpBase;
+
+interface FileBase {
+  kind: 'file';
+  /** The configured URI without trailing slashes, for messages. */
+  uri: string;
+  dir: string;
+  /** The directory's real path, once known: every file read must resolve below it. */
+  realDir?: string;
+}
+
+interface HttpBase {
+  kind: 'http';
+  uri: string;
+  origin: string;
+  /** Path of the base without trailing slashes; every URL asked must start with it and a `/`. */
+  path: string;
+}
+
+type Read = { text: string } | SchemaAttempt;
 
 /**
  * Finds event schemas by URI (`/mediawiki/page/change/1.2.0`, or `.../latest`) in an ordered list of
  * schema repositories, parses them (YAML or JSON) and prepares them for ajv. Each URI is read once:
  * concurrent lookups share one read; failures are not cached, so a later lookup tries again.
  * Returned schemas are frozen because they are shared.
+ *
+ * Lookups are confined: a file is read only when its real path lies below its base's real path and
+ * it is a regular file of at most `maxSchemaBytes`; a URL is asked only when it has its base's origin
+ * and lies below its base's path, without query or fragment.
  */
 export class SchemaRepository {
-  private readonly bases: string[];
+  private readonly bases: Base[];
   private readonly fetchText: FetchText | undefined;
+  private readonly maxSchemaBytes: number;
   private readonly cache = new PromiseCache<string, JsonSchemaObject>();
 
   constructor(options: SchemaRepositoryOptions) {
     if (options.baseUris.length === 0) throw new ConfigError('schema_uris', 'needs at least one base URI');
-    this.bases = options.baseUris.map((base) => {
-      if (!/^(?:file|https?):\/\//.test(base)) {
-        throw new ConfigError('schema_uris', `${JSON.stringify(base)} must be a file:// or http(s):// URI`);
-      }
-      return base.replace(/\/+$/, '');
-    });
+    this.bases = options.baseUris.map(parseBase);
     this.fetchText = options.fetchText;
+    this.maxSchemaBytes = options.maxSchemaBytes ?? DEFAULT_MAX_SCHEMA_BYTES;
   }
 
   get(schemaUri: string): Promise<JsonSchemaObject> {
-    let uri: string;
-    try {
-      uri = normaliseSchemaUri(schemaUri);
-    } catch (err) {
-      // URIs can come from input events' `$schema`; callers handle rejections, not throws.
-      return Promise.reject(err as Error);
-    }
+    const uri = normaliseSchemaUri(schemaUri);
+    // URIs can come from input events' `$schema`; callers handle rejections, not throws.
+    if (uri === undefined)
+      return Promise.reject(new Error(`invalid schema URI ${JSON.stringify(schemaUri)}`));
     return this.cache.get(uri, (u) => this.load(u));
   }
 
   private async load(uri: string): Promise<JsonSchemaObject> {
-    const tried: string[] = [];
+    const attempts: SchemaAttempt[] = [];
     for (const base of this.bases) {
-      for (const url of [`${base}${uri}.yaml`, `${base}${uri}.json`, `${base}${uri}`]) {
-        const found = await this.readFollowingSymlinks(url, tried);
+      for (const path of [`${uri}.yaml`, `${uri}.json`, uri]) {
+        const found = await this.readFollowingSymlinks(base, path, attempts);
         if (found !== undefined) return prepareForAjv(parseSchema(found.text, found.url));
       }
     }
-    throw new SchemaNotFoundError(uri, tried);
+    throw new SchemaNotFoundError(uri, attempts);
   }
 
   private async readFollowingSymlinks(
-    url: string,
-    tried: string[],
+    base: Base,
+    path: string,
+    attempts: SchemaAttempt[],
   ): Promise<{ url: string; text: string } | undefined> {
     for (let hop = 0; hop <= MAX_SYMLINK_HOPS; hop++) {
-      const text = await this.read(url, tried);
-      if (text === undefined) return undefined;
-      const target = text.trim();
-      if (!SYMLINK_TARGET.test(target)) return { url, text };
-      url = new URL(target, url).href;
+      const read = await this.read(base, path);
+      if (!('text' in read)) {
+        attempts.push(read);
+        return undefined;
+      }
+      const target = read.text.trim();
+      if (!SYMLINK_TARGET.test(target)) return { url: base.uri + path, text: read.text };
+      path = posix.join(posix.dirname(path), target);
     }
-    tried.push(`${url}: more than ${MAX_SYMLINK_HOPS} symlink files in a row`);
+    attempts.push({
+      url: base.uri + path,
+      outcome: 'refused',
+      detail: `more than ${MAX_SYMLINK_HOPS} symlink files in a row`,
+    });
     return undefined;
   }
 
-  private async read(url: string, tried: string[]): Promise<string | undefined> {
-    if (url.startsWith('file:')) {
-      try {
-        return await readFile(fileURLToPath(url), 'utf8');
-      } catch (err) {
-        tried.push(`${url}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-        return undefined;
-      }
+  /** `path` is `/title/version[.ext]`, already checked; the base decides what it may reach. */
+  private async read(base: Base, path: string): Promise<Read> {
+    return base.kind === 'file' ? this.readFile(base, path) : this.readUrl(base, path);
+  }
+
+  private async readFile(base: FileBase, path: string): Promise<Read> {
+    const url = base.uri + path;
+    try {
+      base.realDir ??= await realpath(base.dir);
+      return {
+        text: await readRegularFile(join(base.dir, path), {
+          maxBytes: this.maxSchemaBytes,
+          within: base.realDir,
+        }),
+      };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (err instanceof ReadRefusedError) return { url, outcome: 'refused', detail: err.message };
+      if (code === 'ENOENT' || code === 'ENOTDIR') return { url, outcome: 'missing', detail: code };
+      return { url, outcome: 'failed', detail: code ?? String(err) };
     }
+  }
+
+  private async readUrl(base: HttpBase, path: string): Promise<Read> {
+    const url = base.uri + path;
     if (!this.fetchText) {
       throw new ConfigError(
         'schema_uris',
         `${url} is http(s) but no HTTP client was given to the schema repository`,
       );
     }
+    const parsed = new URL(url);
+    // WHATWG URL parsing resolves `%2e%2e` and `\\` as `..` and `/`: check what would be requested.
+    if (
+      parsed.origin !== base.origin ||
+      !parsed.pathname.startsWith(`${base.path}/`) ||
+      parsed.search !== '' ||
+      parsed.hash !== ''
+    ) {
+      return { url, outcome: 'refused', detail: `${parsed.href} is outside ${base.uri}/` };
+    }
     try {
-      return await this.fetchText(url);
+      return { text: await this.fetchText(parsed.href) };
     } catch (err) {
-      tried.push(`${url}: ${err instanceof Error ? err.message : String(err)}`);
-      return undefined;
+      const detail = err instanceof Error ? err.message : String(err);
+      if (err instanceof HttpStatusError && (err.status === 404 || err.status === 410))
+        return { url, outcome: 'missing', detail };
+      if (err instanceof ReadRefusedError) return { url, outcome: 'refused', detail };
+      return { url, outcome: 'failed', detail };
     }
   }
 }
 
-function normaliseSchemaUri(schemaUri: string): string {
-  const uri = schemaUri.startsWith('/') ? schemaUri : `/${schemaUri}`;
-  if (uri === '/' || uri.split('/').some((segment) => segment === '..' || segment === '.')) {
-    throw new Error(`invalid schema URI ${JSON.stringify(schemaUri)}`);
+function parseBase(configured: string): Base {
+  const uri = configured.replace(/\/+$/, '');
+  if (/^file:\/\//.test(configured)) {
+    let dir: string;
+    try {
+      dir = fileURLToPath(configured);
+    } catch (err) {
+      throw new ConfigError('schema_uris', `${JSON.stringify(configured)}: ${(err as Error).message}`);
+    }
+    return { kind: 'file', uri, dir };
   }
-  return uri;
+  if (/^https?:\/\//.test(configured)) {
+    let url: URL;
+    try {
+      url = new URL(configured);
+    } catch {
+      throw new ConfigError('schema_uris', `${JSON.stringify(configured)} is not a valid URL`);
+    }
+    if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+      throw new ConfigError(
+        'schema_uris',
+        `${JSON.stringify(configured)} must not have a query, fragment or user`,
+      );
+    }
+    return { kind: 'http', uri, origin: url.origin, path: url.pathname.replace(/\/+$/, '') };
+  }
+  throw new ConfigError('schema_uris', `${JSON.stringify(configured)} must be a file:// or http(s):// URI`);
 }
 
 function parseSchema(text: string, url: string): JsonSchemaObject {

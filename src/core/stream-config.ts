@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import { DEFAULT_MAX_SCHEMA_BYTES, readRegularFile } from './bounded-read.js';
 import { ConfigError } from './errors.js';
 import { isPlainObject } from './json-schema.js';
 import type { FetchText } from './schema-repository.js';
@@ -138,17 +138,19 @@ function phpRegex(key: string): RegExp | undefined {
 /**
  * Loads the settings of `streams` from a `file://` JSON/YAML document or an EventStreamConfig API
  * endpoint (`https://meta.wikimedia.org/w/api.php`). Both are shaped `{"streams": {name: settings}}`.
- * Every requested stream must be present.
+ * Every requested stream must be present. A file is read only when it is a regular file of at most
+ * `maxFileBytes`; the API's answer is bounded by `fetchText`.
  */
 export async function loadStreamConfigs(
   uri: string,
   streams: readonly string[],
   fetchText?: FetchText,
+  maxFileBytes = DEFAULT_MAX_SCHEMA_BYTES,
 ): Promise<StreamConfigs> {
   let text: string;
   let source = uri;
   if (uri.startsWith('file:')) {
-    text = await readFile(fileURLToPath(uri), 'utf8');
+    text = await readRegularFile(fileURLToPath(uri), { maxBytes: maxFileBytes });
   } else if (/^https?:\/\//.test(uri)) {
     if (!fetchText)
       throw new ConfigError('stream_config_uri', `${uri} is http(s) but no HTTP client was given`);

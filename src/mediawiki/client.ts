@@ -1,12 +1,12 @@
 import { performance } from 'node:perf_hooks';
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
 import { EnrichmentError } from '../core/errors.js';
 import { noopMetrics, type Metrics } from '../core/metrics.js';
+import { readAnswerBody } from './answer-body.js';
 import type { WikiTarget } from './endpoint.js';
 import {
   FetcherClosedError,
+  answerTooLargeError,
   connectionError,
   httpStatusError,
   responseFormatError,
@@ -14,8 +14,6 @@ import {
 } from './errors.js';
 import { parseRetryAfter } from './retry-policy.js';
 import { Semaphore } from './semaphore.js';
-
-const gunzipAsync = promisify(gunzip);
 
 export interface ActionApiClientOptions {
   /** Sent as `User-Agent`; Wikimedia requires a descriptive one with contact information. */
@@ -26,6 +24,8 @@ export interface ActionApiClientOptions {
   readonly connectTimeoutMs: number;
   /** Time allowed for the response headers, and then for the body (each; also the idle limit). */
   readonly readTimeoutMs: number;
+  /** Largest answer body, on the wire and again after decompression. */
+  readonly maxResponseBytes: number;
 }
 
 export interface ApiResponse {
@@ -35,24 +35,11 @@ export interface ApiResponse {
   readonly retryAfterMs: number | undefined;
 }
 
-/** Network failures a request can end in, by the code Node or undici gives them. */
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_SOCKET',
-  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
-]);
-
 /**
- * GET requests to api.php with the project's headers, a global concurrency budget, timeouts and gzip.
- * Only an HTTP 200 answer is returned; everything else throws an `EnrichmentError` (or
- * `FetcherClosedError` after `close()`).
+ * GET requests to api.php with the project's headers, a global concurrency budget, timeouts, gzip and
+ * a bound on the answer's size. Only an HTTP 200 answer is returned; every other ending of a request
+ * throws an `EnrichmentError` (or `FetcherClosedError` after `close()`), whatever undici, the socket
+ * or the decoder threw, so that no answer can stop the job.
  */
 export class ActionApiClient {
   private readonly dispatcher: Dispatcher;
@@ -86,8 +73,6 @@ export class ActionApiClient {
   }
 
   private async send(target: WikiTarget, params: URLSearchParams): Promise<ApiResponse> {
-    const url = new URL(target.url);
-    for (const [key, value] of params) url.searchParams.set(key, value);
     const headers: Record<string, string> = {
       'user-agent': this.options.userAgent,
       'accept-encoding': 'gzip',
@@ -100,6 +85,8 @@ export class ActionApiClient {
     const deadlineMs = this.options.connectTimeoutMs + 2 * this.options.readTimeoutMs + 2000;
     const deadline = AbortSignal.timeout(deadlineMs);
     try {
+      const url = new URL(target.url);
+      for (const [key, value] of params) url.searchParams.set(key, value);
       const response = await request(url, {
         method: 'GET',
         dispatcher: this.dispatcher,
@@ -114,8 +101,15 @@ export class ActionApiClient {
         await response.body.dump().catch(() => undefined);
         throw httpStatusError(response.statusCode, retryAfterMs);
       }
-      const raw = Buffer.from(await response.body.arrayBuffer());
-      return { body: await decode(raw, headerValue(response.headers['content-encoding'])), retryAfterMs };
+      const body = await readAnswerBody(
+        response.body,
+        {
+          contentEncoding: headerValue(response.headers['content-encoding']),
+          contentLength: headerValue(response.headers['content-length']),
+        },
+        this.options.maxResponseBytes,
+      );
+      return { body, retryAfterMs };
     } catch (error) {
       if (error instanceof EnrichmentError) throw error;
       if (this.closing.signal.aborted) throw new FetcherClosedError();
@@ -124,7 +118,15 @@ export class ActionApiClient {
     }
   }
 
-  private classify(error: unknown): unknown {
+  private classify(error: unknown): EnrichmentError {
+    // undici's parser error carries no code (its `HPE_` name is lost), so it is known by its class.
+    if (error instanceof undiciErrors.HTTPParserError) {
+      // Bytes that are not HTTP/1.1 (garbage, a bad status line, header or chunk, HTTP/0.9) come from
+      // a server or proxy that is broken or is not an HTTP server at all: asking again gets the same
+      // bytes, so, like a body that is not JSON, it is not retried. A connection that merely ends
+      // early is a ConnectionError below, and is retried.
+      return responseFormatError('invalid HTTP response', { parser_error: (error as Error).message });
+    }
     const code = (error as { code?: unknown } | null)?.code;
     switch (code) {
       case 'UND_ERR_CONNECT_TIMEOUT':
@@ -133,15 +135,21 @@ export class ActionApiClient {
         return timeoutError('headers', this.options.readTimeoutMs, error);
       case 'UND_ERR_BODY_TIMEOUT':
         return timeoutError('body', this.options.readTimeoutMs, error);
-    }
-    if (typeof code === 'string' && CONNECTION_CODES.has(code)) {
-      return connectionError(code, (error as Error).message, error);
+      case 'UND_ERR_HEADERS_OVERFLOW':
+        return responseFormatError('response headers too large', { code });
+      case 'UND_ERR_RES_EXCEEDED_MAX_SIZE':
+        return answerTooLargeError(this.options.maxResponseBytes, 'received');
     }
     if (typeof code === 'string' && code.startsWith('HPE_')) {
       return responseFormatError('invalid HTTP response', { code });
     }
-    // Anything else (an invalid URL, a bug) is no property of the input: let it surface unchanged.
-    return error;
+    // Everything else is a failure of the exchange (ECONNRESET, UND_ERR_SOCKET, a content-length
+    // mismatch, …) or one nobody foresaw. None is a fact about the input, and none may stop the job:
+    // each is a ConnectionError under its own code, retried within the budget and visible in the
+    // logs and metrics.
+    const name = error instanceof Error ? error.name : typeof error;
+    const message = error instanceof Error ? error.message : String(error);
+    return connectionError(typeof code === 'string' ? code : name, message, error);
   }
 
   /** Aborts requests in flight, rejects those waiting for the budget, closes a dispatcher it created. */
@@ -154,16 +162,4 @@ export class ActionApiClient {
 
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-async function decode(raw: Buffer, encoding: string | undefined): Promise<string> {
-  const name = encoding?.trim().toLowerCase();
-  if (name === undefined || name === '' || name === 'identity') return raw.toString('utf8');
-  if (name !== 'gzip' && name !== 'x-gzip')
-    throw responseFormatError('unexpected content-encoding', { encoding: name });
-  try {
-    return (await gunzipAsync(raw)).toString('utf8');
-  } catch (cause) {
-    throw responseFormatError('gzip body does not decompress', { cause: String(cause) });
-  }
 }

@@ -1,4 +1,5 @@
 import { ConfigError } from '../core/errors.js';
+import { canonicalWikiDomain } from './wiki-domain.js';
 
 /**
  * Which `meta.domain` values may choose a wiki. The domain picks the request's target (endpoint
@@ -6,19 +7,11 @@ import { ConfigError } from '../core/errors.js';
  *
  * Patterns: an exact name (`mediawiki.org`) or `*.` followed by a name (`*.wikipedia.org`), where `*`
  * stands for one or more whole labels (`en.wikipedia.org`, `en.m.wikipedia.org`) but not for none.
- * Matching ignores case and a trailing dot.
+ * Both patterns and domains are compared in their canonical form (`canonicalWikiDomain`): case does
+ * not matter, and a domain that is not a plain host name (a trailing dot or space, a port) matches
+ * nothing.
  */
 export type DomainAllowlist = (domain: string) => boolean;
-
-const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-
-function normalise(name: string): string {
-  return name.trim().toLowerCase().replace(/\.$/, '');
-}
-
-function isHostName(name: string): boolean {
-  return name.length > 0 && name.length <= 253 && name.split('.').every((label) => LABEL.test(label));
-}
 
 const PROJECTS = [
   'wikipedia.org',
@@ -40,21 +33,25 @@ export const DEFAULT_ALLOWED_DOMAINS: readonly string[] = Object.freeze(
   PROJECTS.flatMap((p) => [p, `*.${p}`]),
 );
 
-/** Throws a `ConfigError` naming `key` for a pattern that is not a host name (with an optional `*.`). */
+/** Throws a `ConfigError` naming `key` for a pattern that is not a plain host name (with an optional `*.`). */
 export function compileDomainAllowlist(patterns: readonly string[], key = 'allowedDomains'): DomainAllowlist {
   const exact = new Set<string>();
   const suffixes: string[] = [];
   for (const raw of patterns) {
-    const pattern = normalise(raw);
-    const wildcard = pattern.startsWith('*.');
-    const name = wildcard ? pattern.slice(2) : pattern;
-    if (!isHostName(name)) throw new ConfigError(key, `invalid domain pattern ${JSON.stringify(raw)}`);
+    const wildcard = raw.startsWith('*.');
+    const name = canonicalWikiDomain(wildcard ? raw.slice(2) : raw);
+    if (name === undefined) {
+      throw new ConfigError(
+        key,
+        `invalid domain pattern ${JSON.stringify(raw)}: not a plain host name (with an optional "*.")`,
+      );
+    }
     if (wildcard) suffixes.push(`.${name}`);
     else exact.add(name);
   }
   return (domain: string): boolean => {
-    const name = normalise(domain);
-    if (!isHostName(name)) return false;
+    const name = canonicalWikiDomain(domain);
+    if (name === undefined) return false;
     return exact.has(name) || suffixes.some((suffix) => name.endsWith(suffix));
   };
 }

@@ -1,7 +1,9 @@
 import { routeUrl, type HttpRoutes } from '../core/http-routes.js';
+import { canonicalWikiDomain } from './wiki-domain.js';
 
 /** Where the requests for one wiki go. Requests with equal `key` may share a batch. */
 export interface WikiTarget {
+  /** The canonical wiki name (`canonicalWikiDomain`). */
   readonly domain: string;
   /** The api.php URL, after `http_client_routes`. */
   readonly url: string;
@@ -13,9 +15,14 @@ export interface WikiTarget {
 /**
  * `{domain}` in the template is replaced by the domain (`https://{domain}/w/api.php`). A template
  * without it is a fixed endpoint (WMF: `http://localhost:6500/w/api.php`) whose proxy picks the wiki
- * by the `Host` header. The domain must have passed the allowlist, which admits host names only.
+ * by the `Host` header. Throws a TypeError for a domain that is not in canonical form: the fetcher
+ * canonicalises before it gets here, so that the template, the routes and the Host header all see
+ * the name the allowlist saw.
  */
 export function resolveWikiTarget(endpointTemplate: string, domain: string, routes: HttpRoutes): WikiTarget {
+  if (canonicalWikiDomain(domain) !== domain) {
+    throw new TypeError(`${JSON.stringify(domain)} is not a canonical wiki name`);
+  }
   const perDomain = endpointTemplate.includes('{domain}');
   const url = perDomain ? endpointTemplate.replaceAll('{domain}', domain) : endpointTemplate;
   const routed = routeUrl(url, routes);

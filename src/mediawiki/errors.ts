@@ -56,10 +56,34 @@ export function missingRevisionError(revId: number, reason: MissingReason): Enri
   });
 }
 
-export function domainNotAllowedError(domain: string): EnrichmentError {
-  return new EnrichmentError('DomainNotAllowedError', `Domain ${JSON.stringify(domain)} is not allowed`, {
-    details: { domain },
-  });
+/**
+ * Larger than `maxResponseBytes`, counted on the wire and again after decompression. Not retried: a
+ * wiki gives the same answer to the same question.
+ */
+export function answerTooLargeError(
+  limitBytes: number,
+  counted: 'declared' | 'received' | 'decompressed',
+): EnrichmentError {
+  return new EnrichmentError(
+    'ResponseFormatError',
+    `Unexpected Action API response: answer too large (${counted} size over the limit of ${limitBytes} bytes, enrich.max_response_bytes)`,
+    { details: { reason: 'answer too large', counted, limit_bytes: limitBytes } },
+  );
+}
+
+/**
+ * `meta.domain` is not a plain host name (`canonicalWikiDomain`), or it is one that the allowlist
+ * does not admit. Either way no request is made.
+ */
+export function domainNotAllowedError(
+  domain: string,
+  reason: 'not_allowed' | 'not_host_name' = 'not_allowed',
+): EnrichmentError {
+  const message =
+    reason === 'not_host_name'
+      ? `Domain ${JSON.stringify(domain)} is not a plain host name`
+      : `Domain ${JSON.stringify(domain)} is not allowed`;
+  return new EnrichmentError('DomainNotAllowedError', message, { details: { domain, reason } });
 }
 
 /**

@@ -6,6 +6,7 @@ import { ActionApiClient } from './client.js';
 import { compileDomainAllowlist } from './domain-allowlist.js';
 import { resolveWikiTarget, type WikiTarget } from './endpoint.js';
 import { FetcherClosedError, domainNotAllowedError, responseFormatError } from './errors.js';
+import { canonicalWikiDomain } from './wiki-domain.js';
 import { resolveMediaWikiOptions, type MediaWikiClientOptions } from './options.js';
 import {
   buildRevisionsQuery,
@@ -50,7 +51,7 @@ const silentLogger: FetcherLogger = { debug() {}, info() {}, warn() {}, error() 
 /**
  * The Action API revision fetcher: allowlist, batching per wiki, retries per revision, global
  * concurrency budget. Metrics: counters `mediawiki_requests{status,error_type}` (status is the HTTP
- * status or `none`; error_type `none` on success), `mediawiki_revisions_requested`,
+ * status the failure policy names, else its class such as `4xx`, or `none`; error_type `none` on success), `mediawiki_revisions_requested`,
  * `mediawiki_retries{error_type}`; histograms `mediawiki_request_seconds`, `mediawiki_batch_size`.
  */
 export function createRevisionFetcher(
@@ -63,20 +64,31 @@ export function createRevisionFetcher(
   const now = deps.now ?? Date.now;
   const isAllowed = compileDomainAllowlist(resolved.allowedDomains);
   const client = new ActionApiClient(resolved, { dispatcher: deps.dispatcher, now, metrics });
+  // Bounded: with a wildcard pattern the inputs choose how many distinct wikis there are.
   const targets = new Map<string, WikiTarget>();
   let closed = false;
+
+  function targetFor(domain: string): WikiTarget {
+    let target = targets.get(domain);
+    if (target === undefined) {
+      target = resolveWikiTarget(resolved.endpointTemplate, domain, resolved.httpRoutes);
+      if (targets.size >= MAX_CACHED_TARGETS) targets.clear();
+      targets.set(domain, target);
+    }
+    return target;
+  }
 
   async function requestPart(target: WikiTarget, params: URLSearchParams): Promise<RevisionsResponsePart> {
     let status = 'none';
     try {
       const response = await client.get(target, params);
       status = '200';
-      const part = parseRevisionsResponse(response.body, { retryAfterMs: response.retryAfterMs });
+      const part = readPart(response.body, response.retryAfterMs);
       metrics.count('mediawiki_requests', { status, error_type: 'none' });
       return part;
     } catch (error) {
       if (isEnrichmentError(error)) {
-        if (error.type === 'HttpStatusError') status = String(error.details.status);
+        if (error.type === 'HttpStatusError') status = statusLabel(Number(error.details.status));
         metrics.count('mediawiki_requests', { status, error_type: error.type });
         logger.warn({ err: error, domain: target.domain, url: target.url }, 'Action API request failed');
       }
@@ -131,8 +143,13 @@ export function createRevisionFetcher(
   return {
     fetch(request: RevisionRequest): Promise<RevisionContent> {
       if (closed) return Promise.reject(new FetcherClosedError());
-      // The job checks the allowlist first; this repeats it so that no caller can aim requests elsewhere.
-      if (!isAllowed(request.domain)) return Promise.reject(domainNotAllowedError(request.domain));
+      // The job checks the domain first; this repeats it so that no caller can aim requests elsewhere,
+      // and from here on only the canonical name is used (allowlist, template, routes, Host header).
+      const domain = canonicalWikiDomain(request.domain);
+      if (domain === undefined) {
+        return Promise.reject(domainNotAllowedError(request.domain, 'not_host_name'));
+      }
+      if (!isAllowed(domain)) return Promise.reject(domainNotAllowedError(request.domain));
       if (!Number.isSafeInteger(request.revId) || request.revId < 0) {
         return Promise.reject(
           new EnrichmentError('InvalidEventError', `revision id ${String(request.revId)} is not a valid id`, {
@@ -140,12 +157,7 @@ export function createRevisionFetcher(
           }),
         );
       }
-      let target = targets.get(request.domain);
-      if (target === undefined) {
-        target = resolveWikiTarget(resolved.endpointTemplate, request.domain, resolved.httpRoutes);
-        targets.set(request.domain, target);
-      }
-      return batcher.submit(target, request.revId, request.ingestedAtMs);
+      return batcher.submit(targetFor(domain), request.revId, request.ingestedAtMs);
     },
     async close(): Promise<void> {
       if (closed) return;
@@ -154,6 +166,18 @@ export function createRevisionFetcher(
       await client.close();
     },
   };
+}
+
+const MAX_CACHED_TARGETS = 1000;
+
+/** The parsed answer; a failure of the parser that is not already classified is the answer's fault. */
+function readPart(body: string, retryAfterMs: number | undefined): RevisionsResponsePart {
+  try {
+    return parseRevisionsResponse(body, { retryAfterMs });
+  } catch (error) {
+    if (isEnrichmentError(error)) throw error;
+    throw responseFormatError('answer could not be read', { cause: String(error) });
+  }
 }
 
 /**
@@ -173,4 +197,15 @@ function partialResults(
     results.set(revId, answered && result !== undefined ? result : { ok: false, error });
   }
   return results;
+}
+
+/** The statuses the failure policy tells apart keep their number; any other is its class (`4xx`). */
+const NAMED_STATUSES: ReadonlySet<number> = new Set([
+  200, 204, 301, 302, 304, 400, 403, 404, 408, 429, 500, 501, 502, 503, 504,
+]);
+
+/** A metric label from a status the server chose: from a closed set, whatever it sends. */
+export function statusLabel(status: number): string {
+  if (NAMED_STATUSES.has(status)) return String(status);
+  return status >= 100 && status <= 599 ? `${Math.floor(status / 100)}xx` : 'other';
 }

@@ -17,3 +17,4 @@ export {
 } from './retry-policy.js';
 export { DEFAULT_ALLOWED_DOMAINS, compileDomainAllowlist, type DomainAllowlist } from './domain-allowlist.js';
 export { FetcherClosedError } from './errors.js';
+export { canonicalWikiDomain } from './wiki-domain.js';

@@ -1,5 +1,5 @@
 import { ConfigError } from '../core/errors.js';
-import type { HttpRoutes } from '../core/http-routes.js';
+import { checkHttpRoutes, type HttpRoutes } from '../core/http-routes.js';
 import { DEFAULT_ALLOWED_DOMAINS } from './domain-allowlist.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.js';
 
@@ -30,6 +30,11 @@ export interface MediaWikiClientOptions {
   readonly connectTimeoutMs: number;
   /** For the response headers, and again for the body. @default 30000 */
   readonly readTimeoutMs: number;
+  /**
+   * Largest answer body, counted after decompression; a larger answer fails its revisions with a
+   * `ResponseFormatError`. MediaWiki itself cuts results at 8 MiB of content and continues. @default 64 MiB
+   */
+  readonly maxResponseBytes: number;
   readonly retry: RetryPolicy;
 }
 
@@ -46,6 +51,7 @@ export const DEFAULT_MEDIAWIKI_OPTIONS: Readonly<Omit<MediaWikiClientOptions, 'e
     maxConcurrentRequests: 8,
     connectTimeoutMs: 5000,
     readTimeoutMs: 30_000,
+    maxResponseBytes: 64 * 1024 * 1024,
     retry: DEFAULT_RETRY_POLICY,
   });
 
@@ -91,7 +97,10 @@ export function resolveMediaWikiOptions(input: Input): MediaWikiClientOptions {
   integer('maxConcurrentRequests', merged.maxConcurrentRequests, 1, 10_000);
   integer('connectTimeoutMs', merged.connectTimeoutMs, 1, 3_600_000);
   integer('readTimeoutMs', merged.readTimeoutMs, 1, 3_600_000);
+  // An answer is decoded into one string, and V8's longest string is just under 512 Mi characters.
+  integer('maxResponseBytes', merged.maxResponseBytes, 1024, 512 * 1024 * 1024);
   if (merged.maxlag !== undefined) integer('maxlag', merged.maxlag, -10, 3600);
+  checkHttpRoutes(merged.httpRoutes, 'httpRoutes');
   if (merged.userAgent.trim() === '') throw new ConfigError('userAgent', 'must not be empty');
   integer('retry.maxRetries', retry.maxRetries, 0, 100);
   integer('retry.initialDelayMs', retry.initialDelayMs, 0, 3_600_000);

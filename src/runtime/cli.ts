@@ -46,7 +46,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const [job, ...extra] = positionals;
   if (job !== 'page-content-change' || extra.length > 0) {
-    process.stderr.write(`${job === undefined ? 'a job is required' : `unknown job: ${[job, ...extra].join(' ')}`}\n\n${USAGE}\n`);
+    process.stderr.write(
+      `${job === undefined ? 'a job is required' : `unknown job: ${[job, ...extra].join(' ')}`}\n\n${USAGE}\n`,
+    );
     return 2;
   }
   try {

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../core/errors.js';
+import type { InputLimits } from '../core/input-limits.js';
 import { OptionReader } from '../core/options.js';
 import { parseStreamRef } from '../core/stream-config.js';
 import type { MediaWikiClientOptions } from '../mediawiki/options.js';
@@ -39,8 +40,10 @@ export interface EnrichConfig extends Omit<MediaWikiClientOptions, 'httpRoutes' 
   readonly allowedDomains: readonly string[] | undefined;
 }
 
-export interface RuntimeConfig {
+export interface RuntimeConfig extends InputLimits {
   readonly maxInFlight: number;
+  /** Input bytes (plus output bytes once built) of the records in flight; the source waits above it. */
+  readonly maxInFlightBytes: number;
   readonly commitIntervalMs: number;
   readonly drainTimeoutMs: number;
   readonly oversizePolicy: 'error_event' | 'fail';
@@ -65,6 +68,8 @@ export interface JobConfig {
 export const DEFAULT_USER_AGENT =
   'mediawiki-event-enrichment/0.1 (page content change enrichment; configure enrich.user_agent with a contact address)';
 
+const MIB = 1024 * 1024;
+
 /** A plain path (no scheme) is a local file or folder, relative to the working directory. */
 function toUri(value: string): string {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : pathToFileURL(resolve(value)).href;
@@ -78,13 +83,58 @@ function readBinding(parent: OptionReader, name: string, allowed: readonly strin
   return { stream: ref.stream, version: ref.version, connector, options, key: reader.path, reader };
 }
 
+/**
+ * A value sent as an HTTP header: visible ASCII and spaces only. CR or LF would split the header
+ * (undici refuses it, but only at the first request, after the output files were opened), and
+ * non-ASCII is not portable in headers.
+ */
+function headerValue(reader: OptionReader, name: string, fallback: string): string {
+  const value = reader.string(name, fallback);
+  const bad = /[^\x20-\x7e]/.exec(value);
+  if (bad) {
+    throw new ConfigError(
+      reader.key(name),
+      `must be printable ASCII; found ${JSON.stringify(bad[0])} at position ${bad.index}`,
+    );
+  }
+  if (value.trim() !== value || value.trim() === '') {
+    throw new ConfigError(reader.key(name), 'must not be blank or start or end with a space');
+  }
+  return value;
+}
+
+/** `http_client_routes`: both sides must be http(s) URLs without query or fragment. */
+function readRoutes(reader: OptionReader, name: string): Record<string, string> {
+  const routes = reader.stringMap(name);
+  const check = (key: string, value: string, what: string) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new ConfigError(key, `${what} ${JSON.stringify(value)} is not a URL`);
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+      throw new ConfigError(key, `${what} ${JSON.stringify(value)} must be an http:// or https:// URL`);
+    }
+    if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+      throw new ConfigError(key, `${what} ${JSON.stringify(value)} must not have a query, fragment or user`);
+    }
+  };
+  for (const [from, to] of Object.entries(routes)) {
+    const key = `${reader.key(name)}.${from}`;
+    check(key, from, 'route prefix');
+    check(key, to, 'route target');
+  }
+  return routes;
+}
+
 export function resolveConfig(raw: unknown): JobConfig {
   const root = new OptionReader(raw, '');
   const sm = root.child('stream_manager');
   const jobName = sm.string('job_name');
   const streamConfigUri = toUri(sm.string('stream_config_uri'));
   const schemaUris = sm.stringList('schema_uris').map(toUri);
-  const httpRoutes = sm.stringMap('http_client_routes');
+  const httpRoutes = readRoutes(sm, 'http_client_routes');
   const source = readBinding(sm, 'source', CONNECTORS.source);
   const sink = readBinding(sm, 'sink', CONNECTORS.sink);
   const errorSink = readBinding(sm, 'error_sink', CONNECTORS.sink);
@@ -99,7 +149,7 @@ export function resolveConfig(raw: unknown): JobConfig {
   const enrich: EnrichConfig = {
     endpointTemplate,
     allowedDomains: en.has('allowed_domains') ? en.stringList('allowed_domains') : undefined,
-    userAgent: en.string('user_agent', DEFAULT_USER_AGENT),
+    userAgent: headerValue(en, 'user_agent', DEFAULT_USER_AGENT),
     // Wikimedia's API etiquette asks non-interactive clients for maxlag=5; null sends none.
     maxlag: en.has('maxlag') ? en.integer('maxlag') : en.isNull('maxlag') ? undefined : 5,
     apiHighLimits,
@@ -109,6 +159,7 @@ export function resolveConfig(raw: unknown): JobConfig {
     maxConcurrentRequests: en.integer('max_concurrent_requests', 8, { min: 1, max: 1024 }),
     connectTimeoutMs: en.integer('connect_timeout_ms', 5_000, { min: 1 }),
     readTimeoutMs: en.integer('read_timeout_ms', 30_000, { min: 1 }),
+    maxResponseBytes: en.integer('max_response_bytes', 64 * MIB, { min: 64 * 1024, max: 512 * MIB }),
     retry: {
       maxRetries: retry.integer('max_retries', 3, { min: 0, max: 100 }),
       initialDelayMs: retry.integer('initial_delay_ms', 1_000, { min: 0 }),
@@ -123,10 +174,18 @@ export function resolveConfig(raw: unknown): JobConfig {
   const rt = root.child('runtime');
   const runtime: RuntimeConfig = {
     maxInFlight: rt.integer('max_in_flight', 1_000, { min: 1 }),
+    maxInFlightBytes: rt.integer('max_in_flight_bytes', 256 * MIB, { min: MIB }),
+    // V8's longest string is just under 512 MiB; a record is decoded into one, with room to spare.
+    maxRecordBytes: rt.integer('max_record_bytes', 10 * MIB, { min: 1024, max: 256 * MIB }),
+    maxJsonDepth: rt.integer('max_json_depth', 64, { min: 8, max: 1000 }),
     commitIntervalMs: rt.integer('commit_interval_ms', 1_000, { min: 10 }),
     drainTimeoutMs: rt.integer('drain_timeout_ms', 30_000, { min: 0 }),
     oversizePolicy: rt.oneOf('oversize_policy', ['error_event', 'fail'] as const, 'error_event'),
-    logLevel: rt.oneOf('log_level', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    logLevel: rt.oneOf(
+      'log_level',
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
+      'info',
+    ),
     metricsPort: rt.optionalInteger('metrics_port', { min: 0, max: 65535 }),
   };
 

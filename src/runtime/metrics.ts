@@ -21,7 +21,12 @@ export class PrometheusMetrics implements Metrics {
   count(name: string, labels: Labels = {}, value = 1): void {
     let metric = this.counters.get(name);
     if (!metric) {
-      metric = new Counter({ name: `${PREFIX}${name}_total`, help: name.replaceAll('_', ' '), labelNames: Object.keys(labels), registers: [this.registry] });
+      metric = new Counter({
+        name: `${PREFIX}${name}_total`,
+        help: name.replaceAll('_', ' '),
+        labelNames: Object.keys(labels),
+        registers: [this.registry],
+      });
       this.counters.set(name, metric);
     }
     metric.inc(labels, value);
@@ -33,7 +38,13 @@ export class PrometheusMetrics implements Metrics {
       const buckets = name.endsWith('_seconds')
         ? [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
         : [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 1e4, 1e5, 1e6, 1e7];
-      metric = new Histogram({ name: `${PREFIX}${name}`, help: name.replaceAll('_', ' '), labelNames: Object.keys(labels), buckets, registers: [this.registry] });
+      metric = new Histogram({
+        name: `${PREFIX}${name}`,
+        help: name.replaceAll('_', ' '),
+        labelNames: Object.keys(labels),
+        buckets,
+        registers: [this.registry],
+      });
       this.histograms.set(name, metric);
     }
     metric.observe(labels, value);
@@ -42,7 +53,12 @@ export class PrometheusMetrics implements Metrics {
   gauge(name: string, value: number, labels: Labels = {}): void {
     let metric = this.gauges.get(name);
     if (!metric) {
-      metric = new Gauge({ name: `${PREFIX}${name}`, help: name.replaceAll('_', ' '), labelNames: Object.keys(labels), registers: [this.registry] });
+      metric = new Gauge({
+        name: `${PREFIX}${name}`,
+        help: name.replaceAll('_', ' '),
+        labelNames: Object.keys(labels),
+        registers: [this.registry],
+      });
       this.gauges.set(name, metric);
     }
     metric.set(labels, value);
@@ -50,7 +66,12 @@ export class PrometheusMetrics implements Metrics {
 }
 
 /** `/metrics` for Prometheus and `/healthz` (200 while `healthy()` says so) on 127.0.0.1 or a given host. */
-export async function serveMetrics(metrics: PrometheusMetrics, port: number, healthy: () => boolean, host = '0.0.0.0'): Promise<Server> {
+export async function serveMetrics(
+  metrics: PrometheusMetrics,
+  port: number,
+  healthy: () => boolean,
+  host = '0.0.0.0',
+): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url === '/metrics') {
       metrics.registry.metrics().then(
@@ -64,7 +85,15 @@ export async function serveMetrics(metrics: PrometheusMetrics, port: number, hea
       res.writeHead(404).end();
     }
   });
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  // Later socket errors are the clients'; the server goes on.
+  server.on('error', () => undefined);
   server.unref();
   return server;
 }

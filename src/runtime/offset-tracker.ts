@@ -72,7 +72,11 @@ class PartitionState {
     }
     this.head++;
     this.nextToCommit = offset + 1;
-    for (let next = this.offsets[this.head]; next !== undefined && this.finished.delete(next); next = this.offsets[this.head]) {
+    for (
+      let next = this.offsets[this.head];
+      next !== undefined && this.finished.delete(next);
+      next = this.offsets[this.head]
+    ) {
       this.head++;
       this.nextToCommit = next + 1;
     }

@@ -5,8 +5,18 @@ import type { SinkRecord, SourceRecord } from '../connectors/types.js';
  * wrong with an input or with the wiki's answer about it is a `failed` outcome carrying its error event.
  */
 export type Outcome =
-  | { readonly kind: 'enriched'; readonly output: SinkRecord; readonly hiddenSlots: number; readonly droppedFields: number }
-  | { readonly kind: 'passed'; readonly reason: 'delete' | 'hidden'; readonly output: SinkRecord; readonly droppedFields: number }
+  | {
+      readonly kind: 'enriched';
+      readonly output: SinkRecord;
+      readonly hiddenSlots: number;
+      readonly droppedFields: number;
+    }
+  | {
+      readonly kind: 'passed';
+      readonly reason: 'delete' | 'hidden';
+      readonly output: SinkRecord;
+      readonly droppedFields: number;
+    }
   | { readonly kind: 'dropped'; readonly reason: 'canary' }
   | { readonly kind: 'failed'; readonly errorType: string; readonly errorEvent: SinkRecord };
 
@@ -29,5 +39,11 @@ export interface RecordHandler {
    * `limit` is the limit that was exceeded; `errorSinkLimit`, when the error sink has its own, is
    * what the returned error event must fit into (default `limit`).
    */
-  oversize(record: SourceRecord, bytes: number, limit: number, what: 'output' | 'error event', errorSinkLimit?: number): SinkRecord;
+  oversize(
+    record: SourceRecord,
+    bytes: number,
+    limit: number,
+    what: 'output' | 'error event',
+    errorSinkLimit?: number,
+  ): SinkRecord;
 }

@@ -1,6 +1,12 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../core/metrics.js';
-import { isTransactional, type Sink, type SinkRecord, type Source, type SourceRecord } from '../connectors/types.js';
+import {
+  isTransactional,
+  type Sink,
+  type SinkRecord,
+  type Source,
+  type SourceRecord,
+} from '../connectors/types.js';
 import { KeyedSequencer } from './keyed-sequencer.js';
 import { OffsetTracker } from './offset-tracker.js';
 import type { Outcome, OutcomeKind, RecordHandler } from './outcome.js';
@@ -13,6 +19,8 @@ export interface PipelineOptions {
   handler: RecordHandler;
   /** Most records between source and acknowledged outcome. */
   maxInFlight: number;
+  /** Most input (and, once built, output) bytes of the records in flight. @default unbounded */
+  maxInFlightBytes?: number;
   /** How often the source position is committed. */
   commitIntervalMs: number;
   /** How long a stop or a revocation waits for records in flight before committing what is done. */
@@ -68,11 +76,13 @@ export class Pipeline {
   /** Settles on the first `stop()`: ends the unbounded wait for records in flight at the end of the input. */
   private readonly stopRequested: Promise<void>;
   private onStopRequested!: () => void;
+  /** The reader waiting for a window slot, woken by a stop. */
+  private readonly slotWaiters = new Set<() => void>();
   private lastCommitted = new Map<string, number>();
   private commitChain: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: PipelineOptions) {
-    this.window = new InFlightWindow(options.maxInFlight);
+    this.window = new InFlightWindow(options.maxInFlight, options.maxInFlightBytes);
     this.transactional = isTransactional(options.source);
     this.stopRequested = new Promise((resolve) => (this.onStopRequested = resolve));
   }
@@ -82,32 +92,38 @@ export class Pipeline {
     if (this.stopping) return;
     this.stopping = true;
     this.onStopRequested();
+    for (const wake of this.slotWaiters) wake();
+    this.slotWaiters.clear();
     this.options.source.stop();
   }
 
   async run(): Promise<Summary> {
     const { source, logger } = this.options;
-    const timer = setInterval(() => void this.commit().catch((err) => this.fail(err)), this.options.commitIntervalMs);
+    const timer = setInterval(
+      () => void this.commit().catch((err) => this.fail(err)),
+      this.options.commitIntervalMs,
+    );
     try {
       const listener = { onPartitionsRevoked: (partitions: readonly string[]) => this.revoke(partitions) };
       for await (const record of source.records(listener)) {
         if (this.stopping) break;
         const ownership = this.revocations.get(record.partition) ?? 0;
-        const wait = this.window.acquire();
+        const bytes = record.value.length;
+        const wait = this.window.acquire(bytes);
         if (wait) {
           // A stop must not wait for a free slot: the records holding them may never finish (a
           // hanging request), and the drain below is what bounds that wait.
-          await Promise.race([wait, this.stopRequested]);
+          await this.slotOrStop(wait);
           if (this.stopping) {
             // The slot, once granted, goes back at once.
-            void wait.then(() => this.window.release());
+            void wait.then(() => this.window.release(bytes));
             break;
           }
         }
         if ((this.revocations.get(record.partition) ?? 0) !== ownership) {
           // Its partition was revoked while it waited for a slot: whoever owns the partition now
           // reads it again (this process too, from the commit, if the partition came back).
-          this.window.release();
+          this.window.release(bytes);
           continue;
         }
         this.admit(record, ownership);
@@ -136,23 +152,47 @@ export class Pipeline {
     return summary;
   }
 
+  /**
+   * Resolves when the window grants the slot or a stop is requested. Not a race with
+   * `stopRequested`: every race would leave a reaction on that long-lived promise until the stop,
+   * which grew the heap by about 300 bytes per record over a long run.
+   */
+  private slotOrStop(wait: Promise<void>): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.slotWaiters.add(resolve);
+      void wait.then(() => {
+        this.slotWaiters.delete(resolve);
+        resolve();
+      });
+    });
+  }
+
   private admit(record: SourceRecord, ownership: number): void {
     const { handler, metrics } = this.options;
     this.counts.records++;
     this.tracker.begin(record.partition, record.offset);
+    let held = record.value.length;
     let handled;
     try {
       handled = handler.handle(record);
     } catch (err) {
       this.fail(err);
-      this.window.release();
+      this.window.release(held);
       return;
     }
+    // An output is weighed as soon as it exists: it may wait a long time behind its key's predecessor.
+    const weighed = handled.outcome.then((outcome) => {
+      const bytes = outputBytes(outcome);
+      this.window.charge(bytes);
+      held += bytes;
+      return outcome;
+    });
     // Exactly-once commits a transaction at a barrier; outputs must then leave in offset order per
     // partition, or a transaction could hold the output of an input whose offset it does not commit.
     const key = this.transactional ? record.partition : handled.key;
     const current = () => (this.revocations.get(record.partition) ?? 0) === ownership;
-    const emitted = this.sequencer.run(key, async () => this.emit(record, await handled.outcome, current));
+    const emitted = this.sequencer.run(key, async () => this.emit(record, await weighed, current));
     emitted
       .then(
         async ({ ack, outcome }) => {
@@ -165,11 +205,15 @@ export class Pipeline {
         (err: unknown) => this.fail(err),
       )
       .catch((err: unknown) => this.fail(err))
-      .finally(() => this.window.release());
+      .finally(() => this.window.release(held));
   }
 
   /** Issues the send of an outcome (in key order) and returns its acknowledgement, not awaited. */
-  private async emit(record: SourceRecord, outcome: Outcome, current: () => boolean): Promise<{ ack: Promise<void>; outcome: Outcome }> {
+  private async emit(
+    record: SourceRecord,
+    outcome: Outcome,
+    current: () => boolean,
+  ): Promise<{ ack: Promise<void>; outcome: Outcome }> {
     if (this.failure) throw this.failure;
     if (!current()) return { ack: Promise.resolve(), outcome };
     while (this.barrier) await this.barrier;
@@ -182,7 +226,9 @@ export class Pipeline {
       const limit = target.maxRecordBytes;
       if (limit !== undefined && out.value.length > limit) {
         if (this.options.oversizePolicy === 'fail') {
-          throw new Error(`output of ${record.partition}@${record.offset} is ${out.value.length} bytes, over ${limit}`);
+          throw new Error(
+            `output of ${record.partition}@${record.offset} is ${out.value.length} bytes, over ${limit}`,
+          );
         }
         this.counts.oversize++;
         this.options.metrics.count('oversize_outputs');
@@ -235,6 +281,7 @@ export class Pipeline {
 
   private async commitNow(partitions?: Iterable<string>): Promise<void> {
     this.options.metrics.gauge('records_in_flight', this.window.inFlight);
+    this.options.metrics.gauge('bytes_in_flight', this.window.inFlightBytes);
     const positions = this.tracker.committable(partitions);
     for (const [p, offset] of positions) if (this.lastCommitted.get(p) === offset) positions.delete(p);
     if (positions.size === 0) return;
@@ -267,7 +314,11 @@ export class Pipeline {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     const left = this.tracker.pending(partitions);
-    if (left > 0) logger.warn({ partitions, left }, 'revoked partitions still had records in flight; they will be read again');
+    if (left > 0)
+      logger.warn(
+        { partitions, left },
+        'revoked partitions still had records in flight; they will be read again',
+      );
     // A transaction holds the outputs of every partition, so it must carry every partition's offsets
     // (all at their watermark, as outputs leave in offset order); otherwise commit just these.
     await this.commit(this.transactional ? undefined : partitions);
@@ -280,17 +331,28 @@ export class Pipeline {
 
   private async drain(timeoutMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+    const timeout = new Promise<'timeout'>(
+      (resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)),
+    );
     const result = await Promise.race([this.window.idle().then(() => 'idle' as const), timeout]);
     clearTimeout(timer);
     if (result === 'timeout') {
-      this.options.logger.warn({ inFlight: this.window.inFlight }, 'drain timed out; unfinished records will be read again');
+      this.options.logger.warn(
+        { inFlight: this.window.inFlight },
+        'drain timed out; unfinished records will be read again',
+      );
     }
   }
 
   private async closeAll(): Promise<void> {
     const { sink, errorSink, source, logger } = this.options;
-    for (const step of [() => sink.flush(), () => errorSink.flush(), () => sink.close(), () => errorSink.close(), () => source.close()]) {
+    for (const step of [
+      () => sink.flush(),
+      () => errorSink.flush(),
+      () => sink.close(),
+      () => errorSink.close(),
+      () => source.close(),
+    ]) {
       try {
         await step();
       } catch (err) {
@@ -325,5 +387,17 @@ export class Pipeline {
       unfinished: this.tracker.pending(),
       ...(this.failure ? { failure: this.failure.message } : {}),
     };
+  }
+}
+
+function outputBytes(outcome: Outcome): number {
+  switch (outcome.kind) {
+    case 'enriched':
+    case 'passed':
+      return outcome.output.value.length;
+    case 'failed':
+      return outcome.errorEvent.value.length;
+    case 'dropped':
+      return 0;
   }
 }

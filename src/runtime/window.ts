@@ -1,39 +1,80 @@
 /**
- * A counting window of records in flight. `acquire` waits while the window is full, which stops the
- * pipeline from pulling its source: that is the backpressure that bounds memory.
+ * The records in flight, counted and weighed. `acquire` waits while the window is full — by count
+ * (`capacity`) or by bytes (`maxBytes`) — which stops the pipeline from pulling its source: that is
+ * the backpressure that bounds memory. A record is weighed by its input bytes when it enters, and
+ * by its output bytes once they exist (`charge`), so a few huge records hold back the source as
+ * many small ones do. A record heavier than the whole byte budget still enters, alone, so that no
+ * input can stop the stream.
  */
 export class InFlightWindow {
   private used = 0;
-  private readonly waiters: Array<() => void> = [];
+  private bytesUsed = 0;
+  private readonly waiters: Array<{ bytes: number; admit: () => void }> = [];
   private readonly idleWaiters: Array<() => void> = [];
 
-  constructor(readonly capacity: number) {}
+  constructor(
+    readonly capacity: number,
+    readonly maxBytes: number = Number.POSITIVE_INFINITY,
+  ) {}
 
   get inFlight(): number {
     return this.used;
   }
 
-  acquire(): Promise<void> | undefined {
-    if (this.used < this.capacity) {
-      this.used++;
-      return undefined;
-    }
-    return new Promise((resolve) => this.waiters.push(() => {
-      this.used++;
-      resolve();
-    }));
+  get inFlightBytes(): number {
+    return this.bytesUsed;
   }
 
-  release(): void {
+  /** Takes a slot for a record of `bytes` input bytes; a promise when it must wait (FIFO). */
+  acquire(bytes = 0): Promise<void> | undefined {
+    if (this.waiters.length === 0 && this.fits(bytes)) {
+      this.take(bytes);
+      return undefined;
+    }
+    return new Promise((resolve) =>
+      this.waiters.push({
+        bytes,
+        admit: () => {
+          this.take(bytes);
+          resolve();
+        },
+      }),
+    );
+  }
+
+  /** Adds bytes to a record already in flight (its output); never waits. */
+  charge(bytes: number): void {
+    this.bytesUsed += bytes;
+  }
+
+  /** Gives back a record's slot and every byte it was weighed with. */
+  release(bytes = 0): void {
     this.used--;
-    const next = this.waiters.shift();
-    if (next) next();
-    else if (this.used === 0) for (const idle of this.idleWaiters.splice(0)) idle();
+    this.bytesUsed -= bytes;
+    this.admitWaiters();
+    if (this.used === 0) for (const idle of this.idleWaiters.splice(0)) idle();
   }
 
   /** Resolves when nothing is in flight. */
   idle(): Promise<void> {
     if (this.used === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private fits(bytes: number): boolean {
+    if (this.used >= this.capacity) return false;
+    return this.used === 0 || this.bytesUsed + bytes <= this.maxBytes;
+  }
+
+  private take(bytes: number): void {
+    this.used++;
+    this.bytesUsed += bytes;
+  }
+
+  private admitWaiters(): void {
+    for (let next = this.waiters[0]; next !== undefined && this.fits(next.bytes); next = this.waiters[0]) {
+      this.waiters.shift();
+      next.admit();
+    }
   }
 }

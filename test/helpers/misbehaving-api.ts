@@ -19,6 +19,11 @@
  * revisions (what a session with `deletedhistory` sees); a hidden slot has `texthidden` and no content;
  * more than `revidsLimit` ids is the `toomanyvalues` error; `serve` with `maxRevisions` truncates the
  * answer with `continue.rvcontinue` and serves the rest on the continued request.
+ *
+ * Hostile answers: `raw-bytes` writes any bytes to the socket instead of an HTTP response (garbage, a
+ * bad status line, HTTP/0.9), `huge` streams a body of any size without holding it (with backpressure,
+ * stopping when the client goes away), and `gzipBomb()` builds a small gzip body that inflates to a
+ * huge one, for `raw` with `content-encoding: gzip`.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -31,7 +36,8 @@ import {
 } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { gzipSync } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { constants as zlibConstants, createGzip, gzipSync } from 'node:zlib';
 
 export interface StoredSlot {
   readonly content?: string;
@@ -83,7 +89,17 @@ export type Behaviour =
       readonly body: string | Buffer;
       readonly status?: number;
       readonly headers?: Readonly<Record<string, string>>;
-    };
+    }
+  /**
+   * These bytes on the socket in place of an HTTP response (status line and headers included, or
+   * not), then the server's side of the connection is closed.
+   */
+  | { readonly kind: 'raw-bytes'; readonly bytes: string | Buffer }
+  /**
+   * A 200 answer whose body is `bytes` long (the start of a JSON answer, then filler), streamed as the
+   * client reads it; chunked unless `declareLength` sends its content-length.
+   */
+  | { readonly kind: 'huge'; readonly bytes: number; readonly declareLength?: boolean };
 
 export interface RecordedRequest {
   readonly method: string;
@@ -118,6 +134,8 @@ export class MisbehavingApi {
   readonly requests: RecordedRequest[] = [];
   /** The most requests that were open at the same time. */
   maxConcurrent = 0;
+  /** Body bytes that `huge` answers handed to their sockets, all requests together. */
+  hugeBytesWritten = 0;
 
   private readonly store = new Map<number, StoredRevision[]>();
   private readonly queue: Behaviour[] = [];
@@ -277,7 +295,42 @@ export class MisbehavingApi {
         res.writeHead(b.status ?? 200, { 'content-type': 'application/json; charset=utf-8', ...b.headers });
         res.end(b.body);
         return;
+      case 'raw-bytes':
+        // Nothing of `res` has been written yet, so these bytes are all the client gets.
+        req.socket.end(b.bytes);
+        return;
+      case 'huge':
+        return this.streamHuge(res, b.bytes, b.declareLength ?? false);
     }
+  }
+
+  private async streamHuge(res: ServerResponse, total: number, declareLength: boolean): Promise<void> {
+    const head = '{"batchcomplete":true,"query":{"pages":[{"pageid":1,"title":"';
+    const filler = Buffer.alloc(64 * 1024, 'a');
+    res.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      ...(declareLength ? { 'content-length': String(total) } : {}),
+    });
+    let closed = false;
+    res.once('close', () => (closed = true));
+    let sent = 0;
+    const write = (chunk: Buffer): Promise<void> | undefined => {
+      sent += chunk.length;
+      this.hugeBytesWritten += chunk.length;
+      if (res.write(chunk)) return undefined;
+      return new Promise((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    };
+    await write(Buffer.from(head).subarray(0, total));
+    while (!closed && sent < total) await write(filler.subarray(0, Math.min(filler.length, total - sent)));
+    if (!closed) res.end();
   }
 
   private sendJson(
@@ -396,6 +449,24 @@ function revisionJson(revision: StoredRevision): Json {
     ...(hidden ? { sha1hidden: true } : { sha1: '0'.repeat(40) }),
     slots,
   };
+}
+
+/**
+ * A gzip body (about a thousandth of its size) that inflates to `inflatedBytes` of spaces: a
+ * decompression bomb. Built as a stream, so building it holds only the compressed bytes.
+ */
+export async function gzipBomb(inflatedBytes: number): Promise<Buffer> {
+  const block = Buffer.alloc(1024 * 1024, ' ');
+  const source = Readable.from(
+    (function* () {
+      for (let left = inflatedBytes; left > 0; left -= block.length)
+        yield block.subarray(0, Math.min(block.length, left));
+    })(),
+  );
+  const gzip = source.pipe(createGzip({ level: 9, strategy: zlibConstants.Z_RLE }));
+  const parts: Buffer[] = [];
+  for await (const part of gzip) parts.push(part as Buffer);
+  return Buffer.concat(parts);
 }
 
 /**

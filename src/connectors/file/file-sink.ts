@@ -4,7 +4,7 @@ import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { OptionReader } from '../../core/options.js';
 import type { Sink, SinkRecord } from '../types.js';
-import { writeLine, endStream } from './write.js';
+import { endStream, failureOf, watchErrors, writeLine } from './write.js';
 
 export interface FileSinkOptions {
   /** NDJSON output file; a `.gz` path is written gzip-compressed. */
@@ -32,10 +32,13 @@ export class FileSink implements Sink {
     if (this.streams) return this.streams;
     const { path, append } = this.options;
     mkdirSync(dirname(path), { recursive: true });
-    const file = createWriteStream(path, { flags: append ? 'a' : 'w' });
+    const file = watchErrors(createWriteStream(path, { flags: append ? 'a' : 'w' }));
     let out: Writable = file;
     if (path.endsWith('.gz')) {
-      const gzip = createGzip();
+      const gzip = watchErrors(createGzip());
+      // The compressor accepts bytes the file may then fail to take (ENOSPC): fail the compressor too,
+      // so that the next send and `close` reject instead of waiting on a pipe that no longer flows.
+      file.on('error', (err) => gzip.destroy(err));
       gzip.pipe(file);
       out = gzip;
     }
@@ -43,8 +46,15 @@ export class FileSink implements Sink {
     return this.streams;
   }
 
+  /** Rejects once the file cannot be written (opened, or a write failed); never throws. */
   send(record: SinkRecord): Promise<void> {
-    return writeLine(this.open().out, record.value);
+    try {
+      const { file, out } = this.open();
+      const failure = failureOf(file, out);
+      return failure ? Promise.reject(failure) : writeLine(out, record.value);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   }
 
   async flush(): Promise<void> {}
@@ -59,5 +69,7 @@ export class FileSink implements Sink {
         file.once('close', resolve).once('error', reject);
       });
     }
+    const failure = failureOf(file, out);
+    if (failure) throw failure;
   }
 }

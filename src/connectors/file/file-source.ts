@@ -9,9 +9,11 @@ import { ndjsonRecords } from './lines.js';
 export interface FileSourceOptions {
   /** NDJSON file, one event per line; `.gz` files are decompressed. */
   path: string;
+  /** Longest line assembled; the runtime's `max_record_bytes`. */
+  maxRecordBytes: number;
 }
 
-export function readFileSourceOptions(options: OptionReader): FileSourceOptions {
+export function readFileSourceOptions(options: OptionReader): Omit<FileSourceOptions, 'maxRecordBytes'> {
   return { path: options.string('path') };
 }
 
@@ -37,7 +39,10 @@ export class FileSource implements Source {
   records(): AsyncIterable<SourceRecord> {
     const file = createReadStream(this.options.path, { highWaterMark: 1 << 20 });
     const input = this.options.path.endsWith('.gz') ? file.pipe(createGunzip()) : file;
-    return ndjsonRecords(input as AsyncIterable<Buffer>, this.options.path, () => this.stopped);
+    return ndjsonRecords(input as AsyncIterable<Buffer>, this.options.path, {
+      maxRecordBytes: this.options.maxRecordBytes,
+      shouldStop: () => this.stopped,
+    });
   }
 
   async commit(nextOffsets: ReadonlyMap<string, number>): Promise<void> {

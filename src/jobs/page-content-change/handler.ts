@@ -1,13 +1,20 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SinkRecord, SourceRecord } from '../../connectors/types.js';
+import { DroppedFieldReporter } from '../../core/dropped-fields.js';
 import { buildErrorEvent } from '../../core/error-event.js';
 import { EnrichmentError, isEnrichmentError } from '../../core/errors.js';
 import { eventKey, serialiseKey, toSinkEvent, type EventKey, type Projection } from '../../core/event.js';
+import type { InputLimits } from '../../core/input-limits.js';
+import { jsonNestingDepth } from '../../core/json-depth.js';
 import { isPlainObject } from '../../core/json-schema.js';
 import type { Metrics } from '../../core/metrics.js';
+import { rawEventHead } from '../../core/record-head.js';
+import { firstInvalidUtf8Offset } from '../../core/utf8.js';
 import type { Validate } from '../../core/validator.js';
 import type { RevisionFetcher } from '../../mediawiki/types.js';
+import { canonicalWikiDomain } from '../../mediawiki/wiki-domain.js';
 import type { Handled, Outcome, RecordHandler } from '../../runtime/outcome.js';
 import { ENRICHED_KINDS, enrichEvent } from './enrich.js';
 import { checkInput, metaOf, type InputSchemas } from './input.js';
@@ -19,6 +26,8 @@ export interface HandlerOptions {
   errorStream: string;
   fetcher: RevisionFetcher;
   isAllowedDomain: (domain: string) => boolean;
+  /** Bounds checked before an input is parsed. */
+  limits: InputLimits;
   metrics: Metrics;
   logger: Logger;
   now?: () => Date;
@@ -34,14 +43,18 @@ const CANARY_DOMAIN = 'canary';
  */
 export class PageContentChangeHandler implements RecordHandler {
   private readonly now: () => Date;
+  private readonly dropped: DroppedFieldReporter;
   private readonly newId: () => string;
 
   constructor(private readonly options: HandlerOptions) {
     this.now = options.now ?? (() => new Date());
+    this.dropped = new DroppedFieldReporter(options.metrics, options.logger);
     this.newId = options.newId ?? randomUUID;
   }
 
   handle(record: SourceRecord): Handled {
+    const rejected = this.rejectBeforeParse(record);
+    if (rejected) return { key: undefined, outcome: Promise.resolve(rejected) };
     const raw = record.value.toString('utf8');
     let parsed: unknown;
     try {
@@ -58,14 +71,60 @@ export class PageContentChangeHandler implements RecordHandler {
       return { key: undefined, outcome: Promise.resolve({ kind: 'dropped', reason: 'canary' }) };
     }
     const key = eventKey(parsed);
+    // The text is decoded again if the record fails: holding it while the revision is fetched would
+    // keep a third copy of every input in flight (its bytes and its parsed event are the others).
     const outcome = this.process(parsed, record, key).catch((err: unknown) => {
-      if (isEnrichmentError(err)) return this.failed(err, raw, parsed, key);
+      if (isEnrichmentError(err)) return this.failed(err, record.value.toString('utf8'), parsed, key);
       throw err;
     });
     return { key: key && `${key.wiki_id}\u0000${key.page_id}`, outcome };
   }
 
-  private async process(parsed: Record<string, unknown>, record: SourceRecord, key: EventKey | undefined): Promise<Outcome> {
+  /**
+   * The checks on the bytes, before anything is parsed: bounded size; valid UTF-8 (decoding would
+   * silently replace bad bytes, and the error event could no longer carry the input as it was); and
+   * bounded nesting, because recursive code downstream (serialising the output, validation, deep
+   * equality) overflows the stack on a value nested a few thousand levels deep.
+   */
+  private rejectBeforeParse(record: SourceRecord): Outcome | undefined {
+    const { maxRecordBytes, maxJsonDepth } = this.options.limits;
+    const bytes = record.oversizeBytes ?? record.value.length;
+    if (record.oversizeBytes !== undefined || bytes > maxRecordBytes) {
+      const head = rawEventHead(record.value);
+      const cut = head.cut || record.oversizeBytes !== undefined;
+      const error = new EnrichmentError(
+        'InvalidEventError',
+        `input is ${bytes} bytes, over the limit of ${maxRecordBytes} bytes (runtime.max_record_bytes)${cut ? `; raw_event is cut to its first ${Buffer.byteLength(head.text)} bytes` : ''}`,
+        { details: { bytes, limit: maxRecordBytes } },
+      );
+      // null: the head is not the event, and the whole input is not parsed.
+      return this.failed(error, head.text, null, undefined);
+    }
+    if (!isUtf8(record.value)) {
+      const error = new EnrichmentError(
+        'InvalidEventError',
+        `input is not valid UTF-8: the first invalid byte sequence is at byte offset ${firstInvalidUtf8Offset(record.value)}; raw_event is the input with each invalid sequence replaced by U+FFFD, so it is not byte-exact`,
+      );
+      return this.failed(error, record.value.toString('utf8'), undefined, undefined);
+    }
+    if (jsonNestingDepth(record.value, maxJsonDepth) > maxJsonDepth) {
+      const error = new EnrichmentError(
+        'InvalidEventError',
+        `input nests arrays and objects more than ${maxJsonDepth} levels deep (runtime.max_json_depth)`,
+        { details: { limit: maxJsonDepth } },
+      );
+      // The error event still names the input's stream and domain: V8's JSON.parse is not recursive,
+      // and the error event reads only top-level fields of the parsed value.
+      return this.failed(error, record.value.toString('utf8'), undefined, undefined);
+    }
+    return undefined;
+  }
+
+  private async process(
+    parsed: Record<string, unknown>,
+    record: SourceRecord,
+    key: EventKey | undefined,
+  ): Promise<Outcome> {
     const { options } = this;
     const checked = await checkInput(parsed, options.input);
     if (checked.dropped.length > 0) this.countDropped('input_fields_dropped', checked.dropped);
@@ -75,8 +134,20 @@ export class PageContentChangeHandler implements RecordHandler {
     if (typeof domain !== 'string' || domain.length === 0) {
       throw new EnrichmentError('InvalidEventError', 'event has no meta.domain: the wiki to ask is unknown');
     }
+    // The allowlist and the fetcher see the canonical name; anything else names no wiki.
+    if (canonicalWikiDomain(domain) === undefined) {
+      throw new EnrichmentError(
+        'DomainNotAllowedError',
+        `meta.domain ${JSON.stringify(domain)} is not a plain host name`,
+        { details: { domain, reason: 'not_host_name' } },
+      );
+    }
     if (!options.isAllowedDomain(domain)) {
-      throw new EnrichmentError('DomainNotAllowedError', `meta.domain ${JSON.stringify(domain)} is not in enrich.allowed_domains`, { details: { domain } });
+      throw new EnrichmentError(
+        'DomainNotAllowedError',
+        `meta.domain ${JSON.stringify(domain)} is not in enrich.allowed_domains`,
+        { details: { domain } },
+      );
     }
     if (!key) throw new EnrichmentError('InvalidEventError', 'event has no wiki_id and page.page_id');
 
@@ -97,7 +168,8 @@ export class PageContentChangeHandler implements RecordHandler {
       ingestedAtMs: Number.isFinite(ingestedAtMs) ? ingestedAtMs : (record.timestamp ?? this.now().getTime()),
     });
     const enriched = enrichEvent(event, content);
-    if (enriched.hiddenSlots > 0) options.metrics.count('hidden_content', { reason: 'texthidden' }, enriched.hiddenSlots);
+    if (enriched.hiddenSlots > 0)
+      options.metrics.count('hidden_content', { reason: 'texthidden' }, enriched.hiddenSlots);
     const { output, dropped } = this.toOutput(enriched.event, key);
     return { kind: 'enriched', output, hiddenSlots: enriched.hiddenSlots, droppedFields: dropped };
   }
@@ -110,11 +182,20 @@ export class PageContentChangeHandler implements RecordHandler {
   /** Normalise, project, validate against the sink schema, serialise once. */
   private toOutput(event: Record<string, unknown>, key: EventKey): { output: SinkRecord; dropped: number } {
     const { output: out } = this.options;
-    const sink = toSinkEvent(event, { projection: out.projection, schemaUri: out.schemaUri, stream: out.stream, now: this.now(), id: this.newId() });
+    const sink = toSinkEvent(event, {
+      projection: out.projection,
+      schemaUri: out.schemaUri,
+      stream: out.stream,
+      now: this.now(),
+      id: this.newId(),
+    });
     if (sink.dropped.length > 0) this.countDropped('output_fields_dropped', sink.dropped);
     const result = out.validate(sink.event);
     if (!result.valid) {
-      throw new EnrichmentError('OutputValidationError', `output is invalid against ${out.schemaUri}: ${result.message}`);
+      throw new EnrichmentError(
+        'OutputValidationError',
+        `output is invalid against ${out.schemaUri}: ${result.message}`,
+      );
     }
     const dt = Date.parse(typeof sink.event.dt === 'string' ? sink.event.dt : '');
     return {
@@ -143,19 +224,30 @@ export class PageContentChangeHandler implements RecordHandler {
       now,
       id: this.newId(),
     });
-    return { key: key ? serialiseKey(key) : null, value: Buffer.from(JSON.stringify(event)), timestamp: now.getTime() };
+    return {
+      key: key ? serialiseKey(key) : null,
+      value: Buffer.from(JSON.stringify(event)),
+      timestamp: now.getTime(),
+    };
   }
 
-  oversize(record: SourceRecord, bytes: number, limit: number, what: 'output' | 'error event', errorSinkLimit = limit): SinkRecord {
-    let raw = record.value.toString('utf8');
-    let note = '';
+  oversize(
+    record: SourceRecord,
+    bytes: number,
+    limit: number,
+    what: 'output' | 'error event',
+    errorSinkLimit = limit,
+  ): SinkRecord {
     // The error event carries the input, not the huge output; if even the input does not fit the
-    // error sink, keep its head so that the error event itself can be produced, and say so.
+    // error sink, keep its head so that the error event itself can be produced, and say so. The cut
+    // counts JSON escaping and never splits a character.
     const room = Math.max(1024, Math.floor(errorSinkLimit / 2));
-    if (record.value.length > room) {
-      raw = record.value.subarray(0, room).toString('utf8');
-      note = ` (raw_event cut to its first ${room} bytes)`;
-    }
+    const head = rawEventHead(record.value, room);
+    const raw = head.text;
+    const note =
+      head.cut || record.oversizeBytes !== undefined
+        ? ` (raw_event cut to its first ${Buffer.byteLength(raw)} bytes)`
+        : '';
     let parsed: unknown;
     try {
       parsed = JSON.parse(record.value.toString('utf8'));
@@ -163,13 +255,17 @@ export class PageContentChangeHandler implements RecordHandler {
       parsed = undefined;
     }
     const subject = what === 'output' ? 'the enriched event' : 'the error event for this input';
-    const error = new EnrichmentError('OversizeEventError', `${subject} is ${bytes} bytes, over the sink's limit of ${limit} bytes${note}`, {
-      details: { bytes, limit },
-    });
+    const error = new EnrichmentError(
+      'OversizeEventError',
+      `${subject} is ${bytes} bytes, over the sink's limit of ${limit} bytes${note}`,
+      {
+        details: { bytes, limit },
+      },
+    );
     return this.errorRecord(error, raw, parsed, eventKey(parsed));
   }
 
   private countDropped(metric: string, paths: readonly string[]): void {
-    for (const field of paths) this.options.metrics.count(metric, { field });
+    this.dropped.report(metric, paths);
   }
 }

@@ -9,6 +9,7 @@ import { createRevisionFetcher } from '../../mediawiki/fetcher.js';
 import type { RevisionFetcher } from '../../mediawiki/types.js';
 import type { JobConfig } from '../../runtime/config.js';
 import { PageContentChangeHandler } from './handler.js';
+import { UnavailableSchemas } from './input.js';
 
 export interface PageContentChangeJob {
   handler: PageContentChangeHandler;
@@ -48,11 +49,16 @@ export async function createPageContentChangeJob(deps: {
       title: sourceSettings.schema_title.replace(/^\/+|\/+$/g, ''),
       pinned: { uri: sourceSchemaId, validate: sourceValidate, projection: compileProjection(sourceSchema) },
       unknown: new Set(),
+      unavailable: new UnavailableSchemas({
+        onUnavailable: (uri, err) =>
+          logger.warn({ err, schema_uri: uri }, 'input schema unavailable; its events are projected onto the pinned one for now'),
+      }),
     },
     output: { stream: config.sink.stream, schemaUri: sinkSchemaId, projection: compileProjection(sinkSchema), validate: sinkValidate },
     errorStream: config.errorSink.stream,
     fetcher,
     isAllowedDomain: compileDomainAllowlist([...allowedDomains]),
+    limits: { maxRecordBytes: config.runtime.maxRecordBytes, maxJsonDepth: config.runtime.maxJsonDepth },
     metrics,
     logger,
   });

@@ -1,12 +1,19 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, type TestContext } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import { HttpStatusError } from '../../../src/core/bounded-read.js';
 import { ConfigError } from '../../../src/core/errors.js';
 import { SchemaNotFoundError, SchemaRepository, prepareForAjv } from '../../../src/core/schema-repository.js';
+import { createFetchText } from '../../../src/runtime/fetch-text.js';
 import { SHARED_SCHEMAS_DIR, SHARED_SCHEMAS_URI, sharedSchemaRepository } from '../../helpers/schemas.js';
 
 const dirs: string[] = [];
@@ -223,5 +230,175 @@ describe('prepareForAjv', () => {
       anyOf: [{}],
       examples: [{ $id: 'kept, this is data' }],
     });
+  });
+});
+
+/** Every request path (with its query) an http schema repository on 127.0.0.1 was asked, in order. */
+async function recordingSchemaServer(
+  t: TestContext,
+  files: Record<string, string>,
+): Promise<{ base: string; requests: string[] }> {
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    requests.push(req.url ?? '');
+    const body = files[req.url ?? ''];
+    res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'text/plain' }).end(body ?? 'not found');
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const { port } = server.address() as AddressInfo;
+  return { base: `http://127.0.0.1:${port}/repositories/primary/jsonschema`, requests };
+}
+
+describe('SchemaRepository confinement', () => {
+  it('follows a symlink inside the repository, refuses one pointing out of it', async () => {
+    const outside = await tempRepo({ 'secret.yaml': TEST_EVENT_YAML.replace('1.0.0', '6.6.6') });
+    const { dir, uri } = await tempRepo({ 'test/event/1.0.0.yaml': TEST_EVENT_YAML });
+    await symlink('1.0.0.yaml', join(dir, 'test/event/latest'));
+    await symlink(join(outside.dir, 'secret.yaml'), join(dir, 'test/event/6.6.6.yaml'));
+    await symlink('/etc/passwd', join(dir, 'test/event/6.6.7'));
+    await symlink(outside.dir, join(dir, 'escape'));
+    const repo = new SchemaRepository({ baseUris: [uri] });
+
+    assert.equal((await repo.get('/test/event/latest')).$id, '/test/event/1.0.0');
+    for (const [schemaUri, refused] of [
+      ['/test/event/6.6.6', `${uri}/test/event/6.6.6.yaml`],
+      ['/test/event/6.6.7', `${uri}/test/event/6.6.7`],
+      ['/escape/secret', `${uri}/escape/secret.yaml`],
+    ] as const) {
+      const err = await repo.get(schemaUri).then(
+        () => assert.fail(`${schemaUri} was read`),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof SchemaNotFoundError);
+      const attempt = err.attempts.find((a) => a.url === refused);
+      assert.equal(attempt?.outcome, 'refused', `${schemaUri}: ${err.message}`);
+      assert.match(attempt.detail, /resolves to .*, outside /);
+      assert.equal(err.definite, true, 'a refusal is an answer for good');
+    }
+  });
+
+  it('refuses a FIFO inside the repository without waiting for a writer', { timeout: 20_000 }, async () => {
+    const { dir, uri } = await tempRepo({ 'test/event/README': 'x' });
+    await promisify(execFile)('mkfifo', [join(dir, 'test/event/1.0.0.yaml')]);
+    const err = await new SchemaRepository({ baseUris: [uri] }).get('/test/event/1.0.0').then(
+      () => assert.fail('a FIFO was read'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof SchemaNotFoundError);
+    assert.deepEqual(err.attempts[0], {
+      url: `${uri}/test/event/1.0.0.yaml`,
+      outcome: 'refused',
+      detail: `${join(dir, 'test/event/1.0.0.yaml')} is not a regular file`,
+    });
+  });
+
+  it(
+    'refuses a character device inside the repository (/dev/zero under a base of /)',
+    { timeout: 20_000 },
+    async () => {
+      const err = await new SchemaRepository({ baseUris: ['file:///'] }).get('/dev/zero').then(
+        () => assert.fail('/dev/zero was read'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof SchemaNotFoundError);
+      assert.deepEqual(
+        err.attempts.map((a) => [a.outcome, a.detail]),
+        [
+          ['missing', 'ENOENT'],
+          ['missing', 'ENOENT'],
+          ['refused', '/dev/zero is not a regular file'],
+        ],
+      );
+    },
+  );
+
+  it('reads a file of exactly the bound, refuses a larger one without reading it', async () => {
+    const fits = `# ${'x'.repeat(1000)}\n${TEST_EVENT_YAML}`;
+    const { dir, uri } = await tempRepo({ 'test/event/1.0.0.yaml': fits });
+    await writeFile(join(dir, 'test/event/2.0.0.yaml'), `${fits}#`);
+    // 64 GiB, sparse: reading it would not finish, and no buffer could hold it.
+    await writeFile(join(dir, 'test/event/3.0.0.yaml'), '');
+    await truncate(join(dir, 'test/event/3.0.0.yaml'), 64 * 1024 ** 3);
+    const repo = new SchemaRepository({ baseUris: [uri], maxSchemaBytes: Buffer.byteLength(fits) });
+
+    assert.equal((await repo.get('/test/event/1.0.0')).$id, '/test/event/1.0.0');
+    for (const version of ['2.0.0', '3.0.0']) {
+      await assert.rejects(repo.get(`/test/event/${version}`), (e: unknown) => {
+        assert.ok(e instanceof SchemaNotFoundError);
+        assert.equal(e.attempts[0]?.outcome, 'refused');
+        assert.equal(
+          e.attempts[0]?.detail,
+          `${join(dir, `test/event/${version}.yaml`)} is larger than ${Buffer.byteLength(fits)} bytes`,
+        );
+        return true;
+      });
+    }
+  });
+
+  it('tells a definite "not there" from a failure that may pass', async () => {
+    const { uri } = await tempRepo({});
+    const answers: Record<string, () => Promise<string>> = {
+      '404': () => Promise.reject(new HttpStatusError('u', 404)),
+      '410': () => Promise.reject(new HttpStatusError('u', 410)),
+      '503': () => Promise.reject(new HttpStatusError('u', 503)),
+      network: () =>
+        Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
+    };
+    const definite = async (answer: string) => {
+      const repo = new SchemaRepository({
+        baseUris: [uri, 'https://schema.example.org/r'],
+        fetchText: answers[answer],
+      });
+      return repo.get('/test/event/1.0.0').then(
+        () => assert.fail('found'),
+        (e: unknown) => (e as SchemaNotFoundError).definite,
+      );
+    };
+    assert.equal(await definite('404'), true);
+    assert.equal(await definite('410'), true);
+    assert.equal(await definite('503'), false);
+    assert.equal(await definite('network'), false);
+  });
+
+  it('asks an http repository only for URLs below its base, whatever is looked up', async (t) => {
+    const server = await recordingSchemaServer(t, {
+      '/repositories/primary/jsonschema/test/event/1.0.0.yaml': TEST_EVENT_YAML,
+      '/repositories/primary/jsonschema/test/event/latest': '1.0.0.yaml\n',
+      '/admin/delete-everything?confirm=yes': 'deleted',
+    });
+    const repo = new SchemaRepository({
+      baseUris: [server.base],
+      fetchText: createFetchText({}, 'schema-repository-test'),
+    });
+    for (const hostile of [
+      '/admin/delete-everything?confirm=yes',
+      '/test/event/%2e%2e/%2e%2e/%2e%2e/admin/delete-everything',
+      '/test/event/..\\..\\..\\admin',
+      '/test/../../../admin/x',
+      '/test/event/1.0.0#x',
+      'http://127.0.0.1/admin/x',
+      '/test/event/\u0000',
+    ]) {
+      await assert.rejects(repo.get(hostile), /invalid schema URI/, hostile);
+    }
+    assert.equal((await repo.get('/test/event/latest')).$id, '/test/event/1.0.0');
+    await assert.rejects(repo.get('/test/event/9.9.9'), SchemaNotFoundError);
+    assert.deepEqual(server.requests, [
+      '/repositories/primary/jsonschema/test/event/latest.yaml',
+      '/repositories/primary/jsonschema/test/event/latest.json',
+      '/repositories/primary/jsonschema/test/event/latest',
+      '/repositories/primary/jsonschema/test/event/1.0.0.yaml',
+      '/repositories/primary/jsonschema/test/event/9.9.9.yaml',
+      '/repositories/primary/jsonschema/test/event/9.9.9.json',
+      '/repositories/primary/jsonschema/test/event/9.9.9',
+    ]);
+  });
+
+  it('refuses an http base with a query, fragment or user at construction', () => {
+    for (const base of ['https://h.example/r?x=1', 'https://h.example/r#x', 'https://u:p@h.example/r']) {
+      assert.throws(() => new SchemaRepository({ baseUris: [base] }), ConfigError, base);
+    }
   });
 });

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { pino } from 'pino';
 import type { SinkRecord, SourceRecord } from '../../../src/connectors/types.js';
 import { recordingMetrics } from '../../../src/core/metrics.js';
@@ -14,7 +16,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function stubHandler(latency: () => number, track?: { inFlight: number; max: number }): RecordHandler {
   return {
     handle(rec: SourceRecord) {
-      const v = JSON.parse(rec.value.toString()) as { k?: string; n?: number; drop?: boolean; fail?: boolean; big?: boolean };
+      const v = JSON.parse(rec.value.toString()) as {
+        k?: string;
+        n?: number;
+        drop?: boolean;
+        fail?: boolean;
+        big?: boolean;
+      };
       if (track) track.max = Math.max(track.max, ++track.inFlight);
       const outcome = (async (): Promise<Outcome> => {
         await sleep(latency());
@@ -27,7 +35,9 @@ function stubHandler(latency: () => number, track?: { inFlight: number; max: num
       return { key: v.k, outcome };
     },
     oversize(rec, bytes, limit, what) {
-      return out(what === 'output' ? { oversize: rec.offset, bytes, limit } : { shrunk: rec.offset, bytes, limit });
+      return out(
+        what === 'output' ? { oversize: rec.offset, bytes, limit } : { shrunk: rec.offset, bytes, limit },
+      );
     },
   };
 }
@@ -36,7 +46,9 @@ function out(value: object): SinkRecord {
   return { key: null, value: Buffer.from(JSON.stringify(value)) };
 }
 
-function options(over: Partial<PipelineOptions> & Pick<PipelineOptions, 'source' | 'handler'>): PipelineOptions {
+function options(
+  over: Partial<PipelineOptions> & Pick<PipelineOptions, 'source' | 'handler'>,
+): PipelineOptions {
   return {
     sink: new MemorySink(),
     errorSink: new MemorySink(),
@@ -52,10 +64,13 @@ function options(over: Partial<PipelineOptions> & Pick<PipelineOptions, 'source'
 
 test('keeps input order per key while keys proceed concurrently, and commits everything at the end', async () => {
   const input: SourceRecord[] = [];
-  for (let i = 0; i < 400; i++) input.push(record(`t/${i % 2}`, Math.floor(i / 2), { k: `page${i % 7}`, n: i }));
+  for (let i = 0; i < 400; i++)
+    input.push(record(`t/${i % 2}`, Math.floor(i / 2), { k: `page${i % 7}`, n: i }));
   const source = new MemorySource(input);
   const sink = new MemorySink();
-  const summary = await new Pipeline(options({ source, sink, handler: stubHandler(() => Math.random() * 8) })).run();
+  const summary = await new Pipeline(
+    options({ source, sink, handler: stubHandler(() => Math.random() * 8) }),
+  ).run();
 
   assert.equal(summary.records, 400);
   assert.equal(summary.outcomes.enriched, 400);
@@ -63,10 +78,18 @@ test('keeps input order per key while keys proceed concurrently, and commits eve
   assert.equal(seen.length, 400);
   for (let k = 0; k < 7; k++) {
     const ns = seen.filter((v) => v.k === `page${k}`).map((v) => v.n);
-    assert.deepEqual(ns, [...ns].sort((a, b) => a - b), `page${k} left in input order`);
+    assert.deepEqual(
+      ns,
+      [...ns].sort((a, b) => a - b),
+      `page${k} left in input order`,
+    );
   }
   const global = seen.map((v) => v.n);
-  assert.notDeepEqual(global, [...global].sort((a, b) => a - b), 'different pages overtook each other');
+  assert.notDeepEqual(
+    global,
+    [...global].sort((a, b) => a - b),
+    'different pages overtook each other',
+  );
   assert.deepEqual(Object.fromEntries(source.lastCommit), { 't/0': 200, 't/1': 200 });
 });
 
@@ -76,6 +99,38 @@ test('never has more than maxInFlight records between source and acknowledgement
   const source = new MemorySource(input);
   await new Pipeline(options({ source, handler: stubHandler(() => 2, track), maxInFlight: 10 })).run();
   assert.equal(track.max, 10);
+});
+
+test('maxInFlightBytes bounds the bytes in flight: large records wait for room, a record over the budget goes alone', async () => {
+  const pad = (n: number) => 'x'.repeat(n);
+  // 40 records of ~100 KB, then one of ~1 MB (over the budget), then 10 small ones.
+  const input = [
+    ...Array.from({ length: 40 }, (_, i) => record('p', i, { k: `k${i}`, n: i, pad: pad(100_000) })),
+    record('p', 40, { k: 'huge', n: 40, pad: pad(1_000_000) }),
+    ...Array.from({ length: 10 }, (_, i) => record('p', 41 + i, { k: `s${i}`, n: 41 + i })),
+  ];
+  const track = { inFlight: 0, max: 0 };
+  // How many records were in flight when each record entered.
+  const before: number[] = [];
+  const inner = stubHandler(() => 3, track);
+  const handler: RecordHandler = {
+    ...inner,
+    handle(rec) {
+      before[rec.offset] = track.inFlight;
+      return inner.handle(rec);
+    },
+  };
+  const source = new MemorySource(input);
+  const sink = new MemorySink();
+  const summary = await new Pipeline(
+    options({ source, sink, handler, maxInFlight: 100, maxInFlightBytes: 350_000 }),
+  ).run();
+  assert.equal(summary.outcomes.enriched, 51);
+  // Three 100 KB inputs fit into 350 KB; a fourth would not (outputs here are small).
+  assert.equal(Math.max(...before.slice(0, 40)) + 1, 3);
+  assert.equal(before[40], 0, 'the record over the budget entered only when nothing else was in flight');
+  assert.ok(track.max > 3, 'small records, by contrast, are many in flight at once');
+  assert.deepEqual(Object.fromEntries(source.lastCommit), { p: 51 });
 });
 
 test('drops, error events and outputs each go to their place; the summary counts them', async () => {
@@ -88,9 +143,18 @@ test('drops, error events and outputs each go to their place; the summary counts
   const source = new MemorySource(input);
   const sink = new MemorySink({ maxRecordBytes: 200 });
   const errorSink = new MemorySink();
-  const summary = await new Pipeline(options({ source, sink, errorSink, handler: stubHandler(() => 1) })).run();
+  const summary = await new Pipeline(
+    options({ source, sink, errorSink, handler: stubHandler(() => 1) }),
+  ).run();
   assert.deepEqual(sink.values(), [{ k: 'a', n: 0 }]);
-  assert.deepEqual(errorSink.values(), [{ error: 2 }, { oversize: 3, bytes: Buffer.byteLength(JSON.stringify({ k: 'b', n: 3, pad: 'x'.repeat(500) })), limit: 200 }]);
+  assert.deepEqual(errorSink.values(), [
+    { error: 2 },
+    {
+      oversize: 3,
+      bytes: Buffer.byteLength(JSON.stringify({ k: 'b', n: 3, pad: 'x'.repeat(500) })),
+      limit: 200,
+    },
+  ]);
   assert.deepEqual(summary.outcomes, { enriched: 1, passed: 0, dropped: 1, failed: 2 });
   assert.deepEqual(summary.errorTypes, { TestError: 1, OversizeEventError: 1 });
   assert.equal(summary.oversize, 1);
@@ -102,7 +166,9 @@ test('a sink failure stops the pipeline and the commit never passes the failed r
   const input = Array.from({ length: 50 }, (_, i) => record('p', i, { k: `k${i}`, n: i }));
   const source = new MemorySource(input);
   const sink = new MemorySink({ failOn: (r) => (JSON.parse(r.value.toString()) as { n: number }).n === 20 });
-  const summary = await new Pipeline(options({ source, sink, handler: stubHandler(() => 1), maxInFlight: 4 })).run();
+  const summary = await new Pipeline(
+    options({ source, sink, handler: stubHandler(() => 1), maxInFlight: 4 }),
+  ).run();
   assert.match(summary.failure ?? '', /broker said no/);
   const committed = source.lastCommit.get('p') ?? 0;
   assert.ok(committed <= 20, `committed ${committed} must not pass offset 20`);
@@ -122,7 +188,9 @@ test('stop() drains what is in flight, commits it, and reads no more', async () 
 });
 
 test('a revoked partition is drained and committed before it is let go', async () => {
-  const input = Array.from({ length: 40 }, (_, i) => record(`t/${i % 2}`, Math.floor(i / 2), { k: `k${i}`, n: i }));
+  const input = Array.from({ length: 40 }, (_, i) =>
+    record(`t/${i % 2}`, Math.floor(i / 2), { k: `k${i}`, n: i }),
+  );
   let revokedCommit: Map<string, number> | undefined;
   let revocation: Promise<void> | undefined;
   const source: MemorySource = new MemorySource(input, (n) => {
@@ -159,27 +227,41 @@ test('transactional sources get outputs in offset order per partition and commit
   const origCommit = source.commit.bind(source);
   source.commit = async (next) => {
     commitsSeenAt.push(unacked);
-    assert.equal(next.get('t/0'), sent.length, 'the transaction holds exactly the outputs of the committed offsets');
+    assert.equal(
+      next.get('t/0'),
+      sent.length,
+      'the transaction holds exactly the outputs of the committed offsets',
+    );
     return origCommit(next);
   };
   await new Pipeline(options({ source, sink, handler: stubHandler(() => Math.random() * 5) })).run();
-  assert.deepEqual(sent, Array.from({ length: 200 }, (_, i) => i));
+  assert.deepEqual(
+    sent,
+    Array.from({ length: 200 }, (_, i) => i),
+  );
   assert.ok(commitsSeenAt.length > 0);
-  assert.ok(commitsSeenAt.every((n) => n === 0), 'no send was in progress at any commit');
+  assert.ok(
+    commitsSeenAt.every((n) => n === 0),
+    'no send was in progress at any commit',
+  );
 });
 
 test('an error event larger than the error sink accepts is replaced by its cut-down form', async () => {
   const source = new MemorySource([record('p', 0, { fail: true }), record('p', 1, { k: 'a', n: 1 })]);
   const errorSink = new MemorySink({ maxRecordBytes: 5 });
   const sink = new MemorySink();
-  const summary = await new Pipeline(options({ source, sink, errorSink, handler: stubHandler(() => 1) })).run();
+  const summary = await new Pipeline(
+    options({ source, sink, errorSink, handler: stubHandler(() => 1) }),
+  ).run();
   assert.deepEqual(errorSink.values(), [{ shrunk: 0, bytes: Buffer.byteLength('{"error":0}'), limit: 5 }]);
   assert.deepEqual(sink.values(), [{ k: 'a', n: 1 }]);
   assert.deepEqual(summary.outcomes, { enriched: 1, passed: 0, dropped: 0, failed: 1 });
 });
 
 test('a revocation under a transactional source commits the watermark of every partition', async () => {
-  const input = Array.from({ length: 400 }, (_, i) => record(`t/${i % 2}`, Math.floor(i / 2), { k: `k${i}`, n: i }));
+  const input = Array.from({ length: 400 }, (_, i) =>
+    record(`t/${i % 2}`, Math.floor(i / 2), { k: `k${i}`, n: i }),
+  );
   let revocation: Promise<void> | undefined;
   const commits: Array<Record<string, number>> = [];
   const source = Object.assign(
@@ -196,6 +278,35 @@ test('a revocation under a transactional source commits the watermark of every p
   await new Pipeline(options({ source, handler: stubHandler(() => 3), commitIntervalMs: 60_000 })).run();
   await revocation;
   const atRevocation = commits[0]!;
-  assert.deepEqual(Object.keys(atRevocation).sort(), ['t/0', 't/1'], 'the transaction carried both partitions');
+  assert.deepEqual(
+    Object.keys(atRevocation).sort(),
+    ['t/0', 't/1'],
+    'the transaction carried both partitions',
+  );
   assert.equal(atRevocation['t/0'], 11);
+});
+
+test('waiting for a window slot leaves nothing behind: the heap does not grow with the records read', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const heapAt = new Map<number, number>();
+  const count = 110_000;
+  const input = Array.from({ length: count }, (_, i) => record('p', i, { k: `k${i % 50}`, n: i }));
+  const source = new MemorySource(input, (n) => {
+    if (n === 10_000 || n === count) {
+      gc();
+      heapAt.set(n, process.memoryUsage().heapUsed);
+    }
+  });
+  // Dropped outcomes, settled at once: nothing is kept by a sink, and each record still holds the
+  // one slot while the reader asks for the next.
+  const handler: RecordHandler = {
+    handle: () => ({ key: undefined, outcome: Promise.resolve({ kind: 'dropped', reason: 'canary' }) }),
+    oversize: () => out({}),
+  };
+  const summary = await new Pipeline(options({ source, handler, maxInFlight: 1 })).run();
+  assert.equal(summary.outcomes.dropped, count);
+  const growth = heapAt.get(count)! - heapAt.get(10_000)!;
+  // A reaction left per wait costs about 300 bytes: 100,000 waits would add about 30 MB.
+  assert.ok(growth < 5_000_000, `heap grew by ${(growth / 1e6).toFixed(1)} MB over 100,000 records`);
 });

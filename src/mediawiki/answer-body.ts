@@ -1,0 +1,94 @@
+import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip } from 'node:zlib';
+import { isEnrichmentError } from '../core/errors.js';
+import { answerTooLargeError, responseFormatError } from './errors.js';
+
+/** Bytes past `limitBytes` fail the stream, so that nothing further is read or inflated. */
+class ByteLimit extends Transform {
+  private seen = 0;
+
+  constructor(
+    private readonly limitBytes: number,
+    private readonly counted: 'received' | 'decompressed',
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.limitBytes) return done(answerTooLargeError(this.limitBytes, this.counted));
+    return done(null, chunk);
+  }
+}
+
+/**
+ * Decodes as the bytes arrive, so that each chunk is released once decoded: the answer is held once,
+ * as text, not as bytes and text at the same time.
+ */
+class TextSink extends Writable {
+  text = '';
+  private readonly decoder = new StringDecoder('utf8');
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    this.append(() => this.decoder.write(chunk), done);
+  }
+
+  override _final(done: (error?: Error | null) => void): void {
+    this.append(() => this.decoder.end(), done);
+  }
+
+  private append(decode: () => string, done: (error?: Error | null) => void): void {
+    try {
+      this.text += decode();
+    } catch (error) {
+      // Past V8's longest string (about 512 Mi characters), which an answer just under a 512 MiB limit can reach.
+      return done(responseFormatError('answer too large to decode', { cause: String(error) }));
+    }
+    return done();
+  }
+}
+
+/**
+ * The text of an answer's body, holding at most `limitBytes` of it: the declared length is checked
+ * before anything is read, the bytes on the wire are counted as they arrive, and a gzip body is
+ * inflated as a stream whose output is counted too, so a small compressed answer cannot grow past
+ * the limit in memory. Whatever exceeds the limit stops the stream (which aborts the request) and
+ * fails with a `ResponseFormatError` (reason `answer too large`). Errors of `body` itself (socket,
+ * parser, timeout) are thrown unchanged for the client to classify.
+ */
+export async function readAnswerBody(
+  body: Readable,
+  headers: { contentEncoding: string | undefined; contentLength: string | undefined },
+  limitBytes: number,
+): Promise<string> {
+  const encoding = headers.contentEncoding?.trim().toLowerCase() ?? '';
+  const gzip = encoding === 'gzip' || encoding === 'x-gzip';
+  if (!gzip && encoding !== '' && encoding !== 'identity') {
+    body.destroy();
+    throw responseFormatError('unexpected content-encoding', { encoding });
+  }
+  const declared = Number(headers.contentLength);
+  if (headers.contentLength !== undefined && Number.isFinite(declared) && declared > limitBytes) {
+    body.destroy();
+    throw answerTooLargeError(limitBytes, 'declared');
+  }
+  const text = new TextSink();
+  try {
+    if (gzip) {
+      const received = new ByteLimit(limitBytes, 'received');
+      await pipeline(body, received, createGunzip(), new ByteLimit(limitBytes, 'decompressed'), text);
+    } else {
+      await pipeline(body, new ByteLimit(limitBytes, 'received'), text);
+    }
+  } catch (error) {
+    if (isEnrichmentError(error)) throw error;
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && code.startsWith('Z_')) {
+      throw responseFormatError('gzip body does not decompress', { cause: String(error) });
+    }
+    throw error;
+  }
+  return text.text;
+}
