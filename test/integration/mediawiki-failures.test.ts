@@ -20,6 +20,7 @@ import {
   startUnacceptingListener,
   type MisbehavingApiOptions,
 } from '../helpers/misbehaving-api.js';
+import { fetchFailure } from '../helpers/fetch-failure.js';
 
 const DOMAIN = 'en.wikipedia.org';
 const USER_AGENT = 'mediawiki-event-enrichment-tests/1.0 (https://example.org/tests; tests@example.org)';
@@ -73,16 +74,6 @@ function makeFetcher(t: TestContext, overrides: Overrides & { endpointTemplate: 
 /** A fetch for an event ingested now (recent) or a minute ago (old). */
 function fetchRev(fetcher: RevisionFetcher, revId: number, age: 'recent' | 'old' = 'old', domain = DOMAIN) {
   return fetcher.fetch({ domain, revId, ingestedAtMs: Date.now() - (age === 'old' ? 60_000 : 0) });
-}
-
-async function failure(promise: Promise<unknown>): Promise<EnrichmentError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof EnrichmentError, `expected an EnrichmentError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('the fetch succeeded');
 }
 
 function mainText(revision: RevisionContent): string | undefined {
@@ -165,7 +156,7 @@ describe('mediawiki fetcher: requests', () => {
   it('refuses a domain outside the allowlist without any request', async (t) => {
     const { api, fetcher } = await setup(t);
     for (const domain of ['evil.example.org', 'canary', '127.0.0.1', 'en.wikipedia.org.evil.com']) {
-      const error = await failure(fetchRev(fetcher, 1, 'old', domain));
+      const error = await fetchFailure(fetchRev(fetcher, 1, 'old', domain));
       assert.equal(error.type, 'DomainNotAllowedError');
       assert.equal(error.details.domain, domain);
     }
@@ -188,7 +179,7 @@ describe('mediawiki fetcher: requests', () => {
 describe('mediawiki fetcher: timeouts and connections', () => {
   it('hang: a read timeout is retried, then TimeoutError after 1 + maxRetries requests', async (t) => {
     const { api, fetcher, metrics } = await setup(t, {}, { fallback: { kind: 'hang' } });
-    const error = await failure(fetchRev(fetcher, 1));
+    const error = await fetchFailure(fetchRev(fetcher, 1));
     assert.equal(error.type, 'TimeoutError');
     assert.equal(error.details.phase, 'headers');
     assert.equal(api.requests.length, 1 + MAX_RETRIES);
@@ -213,7 +204,7 @@ describe('mediawiki fetcher: timeouts and connections', () => {
     const { fetcher, metrics } = makeFetcher(t, {
       endpointTemplate: `http://127.0.0.1:${listener.port}/w/api.php`,
     });
-    const error = await failure(fetchRev(fetcher, 1));
+    const error = await fetchFailure(fetchRev(fetcher, 1));
     assert.equal(error.type, 'TimeoutError');
     assert.equal(error.details.phase, 'connect');
     assert.equal(
@@ -224,7 +215,7 @@ describe('mediawiki fetcher: timeouts and connections', () => {
 
   it('slow body: headers then a stall is a read timeout, retried', async (t) => {
     const { api, fetcher } = await setup(t, {}, { fallback: { kind: 'slow-body' } });
-    const error = await failure(fetchRev(fetcher, 2));
+    const error = await fetchFailure(fetchRev(fetcher, 2));
     assert.equal(error.type, 'TimeoutError');
     assert.equal(error.details.phase, 'body');
     assert.equal(api.requests.length, 1 + MAX_RETRIES);
@@ -243,7 +234,7 @@ describe('mediawiki fetcher: timeouts and connections', () => {
 
   it('connection reset every time: ConnectionError after 1 + maxRetries requests', async (t) => {
     const { api, fetcher } = await setup(t, {}, { fallback: { kind: 'reset' } });
-    const error = await failure(fetchRev(fetcher, 3));
+    const error = await fetchFailure(fetchRev(fetcher, 3));
     assert.equal(error.type, 'ConnectionError');
     assert.equal(typeof error.details.code, 'string');
     assert.equal(api.requests.length, 1 + MAX_RETRIES);
@@ -254,7 +245,7 @@ describe('mediawiki fetcher: timeouts and connections', () => {
     const url = api.url;
     await api.close();
     const { fetcher, metrics } = makeFetcher(t, { endpointTemplate: url });
-    const error = await failure(fetchRev(fetcher, 1));
+    const error = await fetchFailure(fetchRev(fetcher, 1));
     assert.equal(error.type, 'ConnectionError');
     assert.equal(error.details.code, 'ECONNREFUSED');
     assert.equal(
@@ -275,7 +266,7 @@ describe('mediawiki fetcher: HTTP statuses', () => {
   ] as const) {
     it(`${status}: HttpStatusError at once, one request`, async (t) => {
       const { api, fetcher } = await setup(t, {}, { fallback: { kind: 'status', status, headers } });
-      const error = await failure(fetchRev(fetcher, 5));
+      const error = await fetchFailure(fetchRev(fetcher, 5));
       assert.equal(error.type, 'HttpStatusError');
       assert.equal(error.details.status, status);
       assert.equal(api.requests.length, 1);
@@ -296,7 +287,7 @@ describe('mediawiki fetcher: HTTP statuses', () => {
   for (const status of [429, 503]) {
     it(`${status} every time: HttpStatusError after 1 + maxRetries requests`, async (t) => {
       const { api, fetcher } = await setup(t, {}, { fallback: { kind: 'status', status } });
-      const error = await failure(fetchRev(fetcher, 6));
+      const error = await fetchFailure(fetchRev(fetcher, 6));
       assert.equal(error.type, 'HttpStatusError');
       assert.equal(error.details.status, status);
       assert.equal(api.requests.length, 1 + MAX_RETRIES);
@@ -324,7 +315,7 @@ describe('mediawiki fetcher: API answers', () => {
         fallback: { kind: 'maxlag', retryAfterSeconds: 3600 },
       },
     );
-    const error = await failure(fetchRev(fetcher, 8));
+    const error = await fetchFailure(fetchRev(fetcher, 8));
     assert.equal(error.type, 'MaxlagError');
     assert.equal(error.details.api_code, 'maxlag');
     assert.equal(error.retryAfterMs, 3_600_000);
@@ -347,7 +338,7 @@ describe('mediawiki fetcher: API answers', () => {
       {},
       { fallback: { kind: 'api-error', code: 'internal_api_error_DBQueryError' } },
     );
-    const error = await failure(fetchRev(fetcher, 9));
+    const error = await fetchFailure(fetchRev(fetcher, 9));
     assert.equal(error.type, 'ApiError');
     assert.equal(error.details.api_code, 'internal_api_error_DBQueryError');
     assert.equal(api.requests.length, 1);
@@ -359,10 +350,10 @@ describe('mediawiki fetcher: API answers', () => {
       { kind: 'raw', body: '<html>upstream error</html>' },
       { kind: 'raw', body: '{"query":{"pages":{"1":{}}}}' },
     );
-    const notJson = await failure(fetchRev(fetcher, 10));
+    const notJson = await fetchFailure(fetchRev(fetcher, 10));
     assert.equal(notJson.type, 'ResponseFormatError');
     assert.equal(notJson.details.reason, 'body is not JSON');
-    const wrongShape = await failure(fetchRev(fetcher, 10));
+    const wrongShape = await fetchFailure(fetchRev(fetcher, 10));
     assert.equal(wrongShape.type, 'ResponseFormatError');
     assert.equal(wrongShape.details.reason, 'query.pages is not an array');
     assert.equal(api.requests.length, 2);
@@ -370,7 +361,7 @@ describe('mediawiki fetcher: API answers', () => {
 
   it('badrevids for an old event: MissingRevisionError after one request', async (t) => {
     const { api, fetcher } = await setup(t);
-    const error = await failure(fetchRev(fetcher, 99_999, 'old'));
+    const error = await fetchFailure(fetchRev(fetcher, 99_999, 'old'));
     assert.equal(error.type, 'MissingRevisionError');
     assert.deepEqual(error.details, { rev_id: 99_999, reason: 'badrevids' });
     assert.equal(api.requests.length, 1);
@@ -396,7 +387,7 @@ describe('mediawiki fetcher: API answers', () => {
 
   it('badrevids for a recent event that never appears: MissingRevisionError after 1 + maxRetries requests', async (t) => {
     const { api, fetcher } = await setup(t);
-    const error = await failure(fetchRev(fetcher, 88_888, 'recent'));
+    const error = await fetchFailure(fetchRev(fetcher, 88_888, 'recent'));
     assert.equal(error.type, 'MissingRevisionError');
     assert.equal(api.requests.length, 1 + MAX_RETRIES);
   });

@@ -18,6 +18,7 @@ import {
 import { DEFAULT_RETRY_POLICY } from '../../src/mediawiki/retry-policy.js';
 import type { RevisionFetcher } from '../../src/mediawiki/types.js';
 import { MisbehavingApi } from '../helpers/misbehaving-api.js';
+import { fetchFailure } from '../helpers/fetch-failure.js';
 
 const DOMAIN = 'en.wikipedia.org';
 const MAX_RETRIES = 3;
@@ -64,16 +65,6 @@ function makeFetcher(t: TestContext, overrides: Overrides & { endpointTemplate: 
 
 function fetchRev(fetcher: RevisionFetcher, revId: number, domain = DOMAIN) {
   return fetcher.fetch({ domain, revId, ingestedAtMs: Date.now() - 60_000 });
-}
-
-async function failure(promise: Promise<unknown>): Promise<EnrichmentError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof EnrichmentError, `expected an EnrichmentError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('the fetch succeeded');
 }
 
 const deep = (levels: number, inner = '1') => '['.repeat(levels) + inner + ']'.repeat(levels);
@@ -190,7 +181,7 @@ describe('malformed HTTP answers: classified, with the retries the policy allows
     it(`${name} → ${type} after ${requests} request(s); the next revision is served`, async (t) => {
       const { api, fetcher } = await setup(t);
       api.setFallback({ kind: 'raw-bytes', bytes });
-      const error = await failure(fetchRev(fetcher, 1));
+      const error = await fetchFailure(fetchRev(fetcher, 1));
       assert.equal(error.type, type);
       for (const [key, value] of Object.entries(detail)) assert.equal(error.details[key], value, key);
       assert.deepEqual(api.requestedRevIds(), Array<number>(requests).fill(1));
@@ -209,7 +200,7 @@ describe('malformed HTTP answers: classified, with the retries the policy allows
       ['raw-bytes', 'serve'],
     );
     api.script({ kind: 'raw-bytes', bytes: 'garbage\r\n\r\n' });
-    assert.equal((await failure(fetchRev(fetcher, 4))).type, 'ResponseFormatError');
+    assert.equal((await fetchFailure(fetchRev(fetcher, 4))).type, 'ResponseFormatError');
     assert.equal(api.requests.length, 3);
   });
 
@@ -232,7 +223,7 @@ describe('answers with hostile JSON', () => {
   it('100 000 levels of nesting as the whole body: ResponseFormatError, one request', async (t) => {
     const { api, fetcher } = await setup(t);
     api.script({ kind: 'raw', body: deep(100_000) });
-    const error = await failure(fetchRev(fetcher, 1));
+    const error = await fetchFailure(fetchRev(fetcher, 1));
     assert.equal(error.type, 'ResponseFormatError');
     assert.equal(error.details.reason, 'body is not a JSON object');
     assert.equal(api.requests.length, 1);
@@ -242,7 +233,7 @@ describe('answers with hostile JSON', () => {
     const { api, fetcher } = await setup(t);
     const body = `{"query":{"pages":[{"pageid":1,"revisions":[{"revid":1,"slots":{"main":{"content":${deep(100_000)}}}}]}]}}`;
     api.script({ kind: 'raw', body });
-    const error = await failure(fetchRev(fetcher, 1));
+    const error = await fetchFailure(fetchRev(fetcher, 1));
     assert.equal(error.type, 'ResponseFormatError');
     assert.equal(error.details.reason, 'slot has no content');
   });
@@ -257,7 +248,7 @@ describe('answers with hostile JSON', () => {
   it('an error object nested 100 000 levels deep: ApiError without info, one request', async (t) => {
     const { api, fetcher } = await setup(t);
     api.script({ kind: 'raw', body: `{"error":{"code":"internal","info":${deep(100_000)}}}` });
-    const error = await failure(fetchRev(fetcher, 1));
+    const error = await fetchFailure(fetchRev(fetcher, 1));
     assert.equal(error.type, 'ApiError');
     assert.equal(error.details.api_info, '');
     assert.equal(api.requests.length, 1);
@@ -285,7 +276,7 @@ describe('answer size: bounded on the wire and after decompression', () => {
         LIMIT - head.length - tail.length,
       );
     }
-    const chunked = await failure(fetchRev(fetcher, 1));
+    const chunked = await fetchFailure(fetchRev(fetcher, 1));
     assert.equal(chunked.type, 'ResponseFormatError');
     assert.deepEqual(chunked.details, {
       reason: 'answer too large',
@@ -293,7 +284,7 @@ describe('answer size: bounded on the wire and after decompression', () => {
       limit_bytes: LIMIT,
     });
     assert.match(chunked.message, /answer too large .*1048576 bytes, enrich\.max_response_bytes/);
-    const declared = await failure(fetchRev(fetcher, 1));
+    const declared = await fetchFailure(fetchRev(fetcher, 1));
     assert.deepEqual(declared.details, {
       reason: 'answer too large',
       counted: 'declared',
@@ -305,7 +296,7 @@ describe('answer size: bounded on the wire and after decompression', () => {
   it('a declared length over the limit is refused before the body is read, not retried', async (t) => {
     const { api, fetcher } = await setup(t, { maxResponseBytes: LIMIT });
     api.script({ kind: 'huge', bytes: 600 * MIB, declareLength: true });
-    const error = await failure(fetchRev(fetcher, 1));
+    const error = await fetchFailure(fetchRev(fetcher, 1));
     assert.deepEqual(error.details, { reason: 'answer too large', counted: 'declared', limit_bytes: LIMIT });
     assert.equal(api.requests.length, 1);
     assert.ok(api.hugeBytesWritten < 64 * MIB, `the server wrote ${api.hugeBytesWritten} bytes`);
@@ -315,7 +306,7 @@ describe('answer size: bounded on the wire and after decompression', () => {
   it('a chunked body is counted as it arrives and abandoned past the limit', async (t) => {
     const { api, fetcher } = await setup(t, { maxResponseBytes: LIMIT });
     api.script({ kind: 'huge', bytes: 600 * MIB });
-    const error = await failure(fetchRev(fetcher, 1));
+    const error = await fetchFailure(fetchRev(fetcher, 1));
     assert.deepEqual(error.details, { reason: 'answer too large', counted: 'received', limit_bytes: LIMIT });
     assert.equal(api.requests.length, 1);
     assert.ok(api.hugeBytesWritten < 64 * MIB, `the server wrote ${api.hugeBytesWritten} bytes`);
@@ -335,21 +326,21 @@ describe('answer size: bounded on the wire and after decompression', () => {
       { kind: 'raw', body: Buffer.from('not gzip'), headers: { 'content-encoding': 'gzip' } },
       { kind: 'raw', body: '{}', headers: { 'content-encoding': 'br' } },
     );
-    const inflated = await failure(fetchRev(fetcher, 1));
+    const inflated = await fetchFailure(fetchRev(fetcher, 1));
     assert.deepEqual(inflated.details, {
       reason: 'answer too large',
       counted: 'decompressed',
       limit_bytes: LIMIT,
     });
-    const compressed = await failure(fetchRev(fetcher, 1));
+    const compressed = await fetchFailure(fetchRev(fetcher, 1));
     assert.deepEqual(compressed.details, {
       reason: 'answer too large',
       counted: 'received',
       limit_bytes: LIMIT,
     });
-    const broken = await failure(fetchRev(fetcher, 1));
+    const broken = await fetchFailure(fetchRev(fetcher, 1));
     assert.equal(broken.details.reason, 'gzip body does not decompress');
-    const unknown = await failure(fetchRev(fetcher, 1));
+    const unknown = await fetchFailure(fetchRev(fetcher, 1));
     assert.deepEqual(unknown.details, { reason: 'unexpected content-encoding', encoding: 'br' });
     assert.equal(api.requests.length, 4);
   });
@@ -369,7 +360,7 @@ describe('wiki names through the fetcher', () => {
       'en.wikipedia.org.',
       'en.wikipedia.org:80',
     ]) {
-      const error = await failure(fetchRev(fetcher, 1, domain));
+      const error = await fetchFailure(fetchRev(fetcher, 1, domain));
       assert.equal(error.type, 'DomainNotAllowedError', JSON.stringify(domain));
       assert.match(error.message, /is not a plain host name/);
       assert.deepEqual(error.details, { domain, reason: 'not_host_name' });
@@ -401,7 +392,7 @@ describe('wiki names through the fetcher', () => {
     });
     assert.equal((await fetchRev(fetcher, 1, 'LOCALHOST')).slots.main?.content, 'routed');
     assert.equal(api.requests[0]?.headers.host, 'localhost:1');
-    const refused = await failure(fetchRev(fetcher, 1, 'localhost.'));
+    const refused = await fetchFailure(fetchRev(fetcher, 1, 'localhost.'));
     assert.equal(refused.type, 'DomainNotAllowedError');
     assert.equal(api.requests.length, 1);
   });
@@ -414,7 +405,7 @@ describe('wiki names through the fetcher', () => {
       endpointTemplate: 'https://{domain}/w/api.php',
       httpRoutes: { 'https://en.wikipedia.org': api.origin },
     });
-    const refused = await failure(fetchRev(fetcher, 1, 'en.wikipedia.org.'));
+    const refused = await fetchFailure(fetchRev(fetcher, 1, 'en.wikipedia.org.'));
     assert.deepEqual(refused.details, { domain: 'en.wikipedia.org.', reason: 'not_host_name' });
     assert.equal(api.requests.length, 0);
     assert.equal((await fetchRev(fetcher, 1, 'EN.WIKIPEDIA.ORG')).slots.main?.content, 'routed');

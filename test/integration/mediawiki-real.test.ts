@@ -14,6 +14,7 @@ import {
 import { DEFAULT_RETRY_POLICY } from '../../src/mediawiki/retry-policy.js';
 import type { RevisionFetcher } from '../../src/mediawiki/types.js';
 import { startWiki, type RealWiki, type SeededPage } from '../helpers/mediawiki-real.js';
+import { fetchFailure } from '../helpers/fetch-failure.js';
 
 const DOMAIN = 'wiki.enrichment.test';
 const fetchers: RevisionFetcher[] = [];
@@ -37,16 +38,6 @@ function fetcherFor(wiki: RealWiki, overrides: Partial<MediaWikiClientOptions> =
 }
 
 const oldEvent = () => Date.now() - 60_000;
-
-async function failure(promise: Promise<unknown>): Promise<EnrichmentError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof EnrichmentError, `expected an EnrichmentError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('the fetch succeeded');
-}
 
 describe('mediawiki fetcher against a real MediaWiki', { timeout: 900_000 }, () => {
   let wiki: RealWiki;
@@ -131,7 +122,7 @@ describe('mediawiki fetcher against a real MediaWiki', { timeout: 900_000 }, () 
 
   it('a revision that never existed is missing too', async () => {
     const { fetcher } = fetcherFor(wiki);
-    const error = await failure(
+    const error = await fetchFailure(
       fetcher.fetch({ domain: DOMAIN, revId: 9_999_999, ingestedAtMs: oldEvent() }),
     );
     assert.equal(error.type, 'MissingRevisionError');
@@ -175,7 +166,7 @@ describe('mediawiki fetcher against a real MediaWiki', { timeout: 900_000 }, () 
         maxRetries: 2,
       },
     });
-    const error = await failure(
+    const error = await fetchFailure(
       fetcher.fetch({ domain: DOMAIN, revId: plain[1]?.revId ?? 0, ingestedAtMs: oldEvent() }),
     );
     assert.equal(error.type, 'MaxlagError');
