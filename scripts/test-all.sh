@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# The whole test suite from a fresh clone: installs what is missing, builds, starts a Kafka broker
-# (and stops it afterwards if it started it), then runs unit, integration and end-to-end tests in
-# one node:test run, so that one summary line covers everything. Real MediaWiki tests start and
-# stop their own wiki.
+# The whole test suite from a fresh clone: installs what is missing, typechecks, lints, builds,
+# starts a Kafka broker (and stops it afterwards if it started it), then runs unit, integration and
+# end-to-end tests in one node:test run, so that one summary line covers everything. Real
+# MediaWiki tests start and stop their own wiki.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 npx tsc -p tsconfig.json --noEmit
+# Lint includes the rule that keeps dependencies pointing inward (eslint.config.js).
+npx eslint src test bench
 npm run --silent build
 
 started_kafka=0

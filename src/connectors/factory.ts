@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../core/metrics.js';
 import type { StreamConfigs } from '../core/stream-config.js';
-import type { StreamBinding } from '../runtime/config.js';
+import type { StreamBinding } from './binding.js';
 import { FileSink, readFileSinkOptions } from './file/file-sink.js';
 import { FileSource, readFileSourceOptions } from './file/file-source.js';
 import { checkDistinctPaths, checkSinkPath, checkSourcePath } from './file/path-checks.js';

@@ -1,6 +1,7 @@
 import { isEnrichmentError } from './errors.js';
 import { isPlainObject } from './json-schema.js';
 
+/** The error schema when the error stream pins no version of its own. */
 export const ERROR_SCHEMA_URI = '/error/2.1.0';
 
 /** An `error/2.1.0` event. */
@@ -21,6 +22,8 @@ export interface ErrorEventInput {
   jobName: string;
   /** `<job_name>.error`. */
   errorStream: string;
+  /** The error stream's pinned schema, e.g. `/error/2.1.0`. @default ERROR_SCHEMA_URI */
+  schemaUri?: string;
   error: unknown;
   /** The input record exactly as received. */
   rawEvent: string;
@@ -41,7 +44,7 @@ export function buildErrorEvent(input: ErrorEventInput): ErrorEvent {
   const dt = input.now.toISOString();
 
   const event: ErrorEvent = {
-    $schema: ERROR_SCHEMA_URI,
+    $schema: input.schemaUri ?? ERROR_SCHEMA_URI,
     meta: { stream: input.errorStream, id: input.id, dt },
     dt,
     emitter_id: input.jobName,

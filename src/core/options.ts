@@ -8,6 +8,7 @@ import { ConfigError } from './errors.js';
 export class OptionReader {
   private readonly raw: Readonly<Record<string, unknown>>;
   private readonly seen = new Set<string>();
+  private readonly children: OptionReader[] = [];
 
   constructor(
     raw: unknown,
@@ -116,13 +117,16 @@ export class OptionReader {
 
   /** A nested mapping, read by its own reader. */
   child(name: string): OptionReader {
-    return new OptionReader(this.value(name), this.key(name));
+    const child = new OptionReader(this.value(name), this.key(name));
+    this.children.push(child);
+    return child;
   }
 
-  /** Full keys present in the input that nobody read. */
+  /** Full keys present in the input that nobody read, here and in every child reader. */
   unknownKeys(): string[] {
-    return Object.keys(this.raw)
+    const own = Object.keys(this.raw)
       .filter((k) => !this.seen.has(k))
       .map((k) => this.key(k));
+    return [...own, ...this.children.flatMap((c) => c.unknownKeys())];
   }
 }

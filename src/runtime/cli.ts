@@ -1,12 +1,35 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../core/errors.js';
-import { formatSummary, runPageContentChange } from './main.js';
+import { findJob, JOBS } from '../jobs/registry.js';
+import { formatSummary, runJobFromFiles } from './main.js';
 
-const USAGE = `Usage: mw-enrich <job> --config FILE [--config FILE ...]
+const VERSION = '0.1.0';
+
+/** Folds a description onto lines of at most `width` characters, each indented by `indent`. */
+function fold(text: string, width: number, indent: string): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(line);
+  return lines.map((l, i) => (i === 0 ? l : `${indent}${l}`));
+}
+
+/** The usage text; its list of jobs comes from the registry. */
+export function usage(): string {
+  const nameWidth = Math.max(...JOBS.map((job) => job.name.length)) + 3;
+  const jobs = JOBS.map(
+    (job) =>
+      `  ${job.name.padEnd(nameWidth)}${fold(job.description, 100 - nameWidth, ' '.repeat(nameWidth + 2)).join('\n')}`,
+  );
+  return `Usage: mw-enrich <job> --config FILE [--config FILE ...]
 
 Jobs:
-  page-content-change   mediawiki.page_change events in, mediawiki.page_content_change events out,
-                        with each revision's content fetched from the MediaWiki Action API
+${jobs.join('\n')}
 
 Options:
   -c, --config FILE     YAML or JSON config; repeat to layer files (later ones override earlier ones)
@@ -16,8 +39,7 @@ Options:
 Exit codes: 0 done (finite input read, or stopped by SIGINT/SIGTERM after draining),
             1 stopped by a failure (see the logs), 2 bad command line or configuration.
 Logs are JSON (ECS) on standard error; events may go to standard output (connector: stdout).`;
-
-const VERSION = '0.1.0';
+}
 
 export async function main(argv: readonly string[]): Promise<number> {
   let parsed;
@@ -32,27 +54,27 @@ export async function main(argv: readonly string[]): Promise<number> {
       },
     });
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`);
+    process.stderr.write(`${(err as Error).message}\n\n${usage()}\n`);
     return 2;
   }
   const { values, positionals } = parsed;
   if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${usage()}\n`);
     return 0;
   }
   if (values.version) {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const [job, ...extra] = positionals;
-  if (job !== 'page-content-change' || extra.length > 0) {
-    process.stderr.write(
-      `${job === undefined ? 'a job is required' : `unknown job: ${[job, ...extra].join(' ')}`}\n\n${USAGE}\n`,
-    );
+  const [name, ...extra] = positionals;
+  const job = name === undefined ? undefined : findJob(name);
+  if (job === undefined || extra.length > 0) {
+    const problem = name === undefined ? 'a job is required' : `unknown job: ${positionals.join(' ')}`;
+    process.stderr.write(`${problem}\n\n${usage()}\n`);
     return 2;
   }
   try {
-    const { summary, exitCode } = await runPageContentChange(values.config ?? []);
+    const { summary, exitCode } = await runJobFromFiles(job, values.config ?? []);
     process.stderr.write(`${formatSummary(summary)}\n`);
     return exitCode;
   } catch (err) {

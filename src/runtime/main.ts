@@ -5,7 +5,8 @@ import { ConfigError } from '../core/errors.js';
 import { SchemaRepository } from '../core/schema-repository.js';
 import { loadStreamConfigs, type StreamConfigs } from '../core/stream-config.js';
 import { Validator } from '../core/validator.js';
-import { createPageContentChangeJob } from '../jobs/page-content-change/job.js';
+import type { JobDefinition } from '../jobs/contract.js';
+import { pageContentChange } from '../jobs/page-content-change/job.js';
 import { loadConfigFiles } from './config-files.js';
 import { resolveConfig, type JobConfig } from './config.js';
 import { createFetchText } from './fetch-text.js';
@@ -13,18 +14,20 @@ import { createLogger } from './logger.js';
 import { PrometheusMetrics, serveMetrics } from './metrics.js';
 import { Pipeline, type Summary } from './pipeline.js';
 
+/** For schema and stream-config requests when the job names no User-Agent of its own. */
+const DEFAULT_USER_AGENT = 'mediawiki-event-enrichment/0.1 (schema and stream config lookups)';
+
 export interface RunResult {
   summary: Summary;
   exitCode: number;
 }
 
-/**
- * The composition root: the only place that builds concrete clients. Loads and checks the config,
- * the stream configs and schemas, builds the connectors and the job, runs the pipeline until the input
- * ends or a signal stops it, and returns the outcome counts.
- */
-export async function runPageContentChange(configPaths: readonly string[]): Promise<RunResult> {
-  return runPageContentChangeJob(await loadConfigFiles(configPaths));
+/** Runs a job from its config files (merged in order). */
+export async function runJobFromFiles(
+  job: JobDefinition,
+  configPaths: readonly string[],
+): Promise<RunResult> {
+  return runJob(job, await loadConfigFiles(configPaths));
 }
 
 export interface RunOptions {
@@ -36,34 +39,48 @@ export interface RunOptions {
   onStart?: (pipeline: Pipeline) => void;
 }
 
-/** Runs the job from an already merged config document (the shape of the config files). */
-export async function runPageContentChangeJob(
+/** The page-content-change job from a merged config document (tests, benchmarks, embedding). */
+export function runPageContentChangeJob(rawConfig: unknown, options: RunOptions = {}): Promise<RunResult> {
+  return runJob(pageContentChange, rawConfig, options);
+}
+
+/**
+ * The composition root: the only place that builds concrete clients. Loads and checks the config,
+ * the stream configs and schemas, builds the connectors and the job, runs the pipeline until the
+ * input ends or a signal stops it, and returns the outcome counts. `rawConfig` is an already merged
+ * config document (the shape of the config files).
+ */
+export async function runJob(
+  definition: JobDefinition,
   rawConfig: unknown,
   options: RunOptions = {},
 ): Promise<RunResult> {
   const signals = options.signals ?? ['SIGINT', 'SIGTERM'];
-  const config = resolveConfig(rawConfig);
+  const config = resolveConfig(rawConfig, definition);
   const logger = options.logger ?? createLogger(config.runtime.logLevel, config.jobName);
   const metrics = new PrometheusMetrics();
-  const { streams, repository, validator } = await loadEventPlatform(config);
-  const job = await createPageContentChangeJob({
-    config,
-    streams,
-    repository,
-    validator,
-    logger,
-    metrics,
-  }).catch((err: unknown) => {
-    if (err instanceof ConfigError) throw withConfigKey(err);
-    return rethrowAsConfig('stream_manager.schema_uris')(err);
-  });
+  const platform = await loadEventPlatform(config, definition.userAgent?.(config.section));
+  const job = await definition.create(
+    {
+      jobName: config.jobName,
+      source: config.source,
+      sink: config.sink,
+      errorSink: config.errorSink,
+      ...platform,
+      httpRoutes: config.httpRoutes,
+      limits: { maxRecordBytes: config.runtime.maxRecordBytes, maxJsonDepth: config.runtime.maxJsonDepth },
+      logger,
+      metrics,
+    },
+    config.section,
+  );
   let stopping = false;
   let connectors: Connectors | undefined;
   let server: Server | undefined;
   try {
     connectors = await createConnectors({
       ...config,
-      streams,
+      streams: platform.streams,
       clientId: config.jobName,
       maxRecordBytes: config.runtime.maxRecordBytes,
       logger,
@@ -85,7 +102,7 @@ export async function runPageContentChangeJob(
     }
   } catch (err) {
     // Sinks are not closed: nothing was sent, and closing a file sink would create or truncate its file.
-    await Promise.allSettled([job.fetcher.close(), connectors?.source.close()]);
+    await Promise.allSettled([job.close(), connectors?.source.close()]);
     throw err;
   }
 
@@ -121,10 +138,10 @@ export async function runPageContentChangeJob(
   options.onStart?.(pipeline);
   let summary: Summary;
   try {
-    summary = await pipeline.run();
+    summary = { ...(await pipeline.run()), job: { ...job.counts?.() } };
   } finally {
     for (const s of signals) process.off(s, onSignal);
-    await job.fetcher.close();
+    await job.close();
     server?.close();
   }
   return { summary, exitCode: summary.failure ? 1 : 0 };
@@ -133,8 +150,9 @@ export async function runPageContentChangeJob(
 /** Stream configs, schema repository and validator for a job's streams; problems are config errors. */
 export async function loadEventPlatform(
   config: JobConfig,
+  userAgent = DEFAULT_USER_AGENT,
 ): Promise<{ streams: StreamConfigs; repository: SchemaRepository; validator: Validator }> {
-  const fetchText = createFetchText(config.httpRoutes, config.enrich.userAgent);
+  const fetchText = createFetchText(config.httpRoutes, userAgent);
   const repository = new SchemaRepository({ baseUris: config.schemaUris, fetchText });
   const streams = await loadStreamConfigs(
     config.streamConfigUri,
@@ -142,36 +160,6 @@ export async function loadEventPlatform(
     fetchText,
   ).catch(rethrowAsConfig('stream_manager.stream_config_uri'));
   return { streams, repository, validator: new Validator(repository) };
-}
-
-/** The Action API fetcher's option names, as the config file spells them. */
-const ENRICH_KEYS: Readonly<Record<string, string>> = {
-  endpointTemplate: 'enrich.mediawiki_api_endpoint_template',
-  httpRoutes: 'stream_manager.http_client_routes',
-  allowedDomains: 'enrich.allowed_domains',
-  userAgent: 'enrich.user_agent',
-  maxlag: 'enrich.maxlag',
-  batchSize: 'enrich.batch_size',
-  lingerMs: 'enrich.batch_linger_ms',
-  apiHighLimits: 'enrich.api_high_limits',
-  maxConcurrentRequests: 'enrich.max_concurrent_requests',
-  connectTimeoutMs: 'enrich.connect_timeout_ms',
-  readTimeoutMs: 'enrich.read_timeout_ms',
-  maxResponseBytes: 'enrich.max_response_bytes',
-  'retry.maxRetries': 'enrich.retry.max_retries',
-  'retry.initialDelayMs': 'enrich.retry.initial_delay_ms',
-  'retry.multiplier': 'enrich.retry.multiplier',
-  'retry.maxDelayMs': 'enrich.retry.max_delay_ms',
-  'retry.jitter': 'enrich.retry.jitter',
-  'retry.retryAfterCapMs': 'enrich.retry.retry_after_cap_ms',
-  'retry.recentEventWindowMs': 'enrich.retry.recent_event_window_ms',
-};
-
-/** A problem found by an inner layer, under the config key the operator wrote. */
-export function withConfigKey(err: ConfigError): ConfigError {
-  const key = ENRICH_KEYS[err.key];
-  if (key === undefined) return err;
-  return new ConfigError(key, err.message.slice(err.key.length + 2));
 }
 
 function rethrowAsConfig(key: string): (err: unknown) => never {
@@ -191,7 +179,7 @@ export function formatSummary(summary: Summary): string {
     `failed=${o.failed}`,
     `unfinished=${summary.unfinished}`,
   ];
-  const errors = Object.entries(summary.errorTypes).map(([type, n]) => `${type}=${n}`);
+  const errors = Object.entries(summary.reasons.failed).map(([type, n]) => `${type}=${n}`);
   return `summary: ${parts.join(' ')}${errors.length ? ` errors: ${errors.join(' ')}` : ''}`;
 }
 

@@ -22,7 +22,8 @@ export class PrometheusMetrics implements Metrics {
     let metric = this.counters.get(name);
     if (!metric) {
       metric = new Counter({
-        name: `${PREFIX}${name}_total`,
+        // Prometheus counters end in `_total`; a name that already says so gets it once.
+        name: `${PREFIX}${name.replace(/_total$/, '')}_total`,
         help: name.replaceAll('_', ' '),
         labelNames: Object.keys(labels),
         registers: [this.registry],

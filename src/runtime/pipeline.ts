@@ -9,7 +9,7 @@ import {
 } from '../connectors/types.js';
 import { KeyedSequencer } from './keyed-sequencer.js';
 import { OffsetTracker } from './offset-tracker.js';
-import type { Outcome, OutcomeKind, RecordHandler } from './outcome.js';
+import type { Outcome, OutcomeKind, RecordHandler } from '../jobs/contract.js';
 import { InFlightWindow } from './window.js';
 
 export interface PipelineOptions {
@@ -34,11 +34,11 @@ export interface PipelineOptions {
 export interface Summary {
   readonly records: number;
   readonly outcomes: Readonly<Record<OutcomeKind, number>>;
-  readonly errorTypes: Readonly<Record<string, number>>;
-  readonly passedReasons: Readonly<Record<string, number>>;
-  readonly hiddenSlots: number;
-  readonly droppedFields: number;
+  /** Per outcome kind, its count by reason (`failed`: by error type). */
+  readonly reasons: Readonly<Record<OutcomeKind, Readonly<Record<string, number>>>>;
   readonly oversize: number;
+  /** The job's own counts (`JobInstance.counts`), added by the runtime after the run. */
+  readonly job?: Readonly<Record<string, number>>;
   /** Records whose outcome was still unacknowledged when the pipeline stopped (they will be read again). */
   readonly unfinished: number;
   /** Set when the pipeline stopped because of an infrastructure failure. */
@@ -55,10 +55,14 @@ export class Pipeline {
   private readonly window: InFlightWindow;
   private readonly sequencer = new KeyedSequencer();
   private readonly transactional: boolean;
-  private readonly counts = { records: 0, hiddenSlots: 0, droppedFields: 0, oversize: 0 };
+  private readonly counts = { records: 0, oversize: 0 };
   private readonly outcomes: Record<OutcomeKind, number> = { enriched: 0, passed: 0, dropped: 0, failed: 0 };
-  private readonly errorTypes: Record<string, number> = {};
-  private readonly passedReasons: Record<string, number> = {};
+  private readonly reasons: Record<OutcomeKind, Record<string, number>> = {
+    enriched: {},
+    passed: {},
+    dropped: {},
+    failed: {},
+  };
   /**
    * Per partition, how many times it was revoked. A record read before a revocation belongs to an
    * older ownership: it is read again by whoever owns the partition now (this process too, when the
@@ -234,7 +238,7 @@ export class Pipeline {
         this.options.metrics.count('oversize_outputs');
         target = this.options.errorSink;
         out = this.options.handler.oversize(record, out.value.length, limit, 'output', target.maxRecordBytes);
-        final = { kind: 'failed', errorType: 'OversizeEventError', errorEvent: out };
+        final = { kind: 'failed', reason: 'OversizeEventError', errorEvent: out };
       }
     } else if (outcome.kind === 'failed') {
       target = this.options.errorSink;
@@ -255,21 +259,8 @@ export class Pipeline {
 
   private record(outcome: Outcome): void {
     this.outcomes[outcome.kind]++;
-    switch (outcome.kind) {
-      case 'enriched':
-        this.counts.hiddenSlots += outcome.hiddenSlots;
-        this.counts.droppedFields += outcome.droppedFields;
-        break;
-      case 'passed':
-        this.passedReasons[outcome.reason] = (this.passedReasons[outcome.reason] ?? 0) + 1;
-        this.counts.droppedFields += outcome.droppedFields;
-        break;
-      case 'failed':
-        this.errorTypes[outcome.errorType] = (this.errorTypes[outcome.errorType] ?? 0) + 1;
-        break;
-      case 'dropped':
-        break;
-    }
+    const reasons = this.reasons[outcome.kind];
+    reasons[outcome.reason] = (reasons[outcome.reason] ?? 0) + 1;
   }
 
   /** Commits the watermark of every partition that moved; serialised so commits never overlap. */
@@ -379,10 +370,12 @@ export class Pipeline {
     return {
       records: this.counts.records,
       outcomes: { ...this.outcomes },
-      errorTypes: { ...this.errorTypes },
-      passedReasons: { ...this.passedReasons },
-      hiddenSlots: this.counts.hiddenSlots,
-      droppedFields: this.counts.droppedFields,
+      reasons: {
+        enriched: { ...this.reasons.enriched },
+        passed: { ...this.reasons.passed },
+        dropped: { ...this.reasons.dropped },
+        failed: { ...this.reasons.failed },
+      },
       oversize: this.counts.oversize,
       unfinished: this.tracker.pending(),
       ...(this.failure ? { failure: this.failure.message } : {}),

@@ -21,10 +21,10 @@ import { pino } from 'pino';
 import type { SourceRecord } from '../../src/connectors/types.js';
 import { recordingMetrics } from '../../src/core/metrics.js';
 import { Validator, type Validate } from '../../src/core/validator.js';
-import { createPageContentChangeJob } from '../../src/jobs/page-content-change/job.js';
+import { pageContentChange } from '../../src/jobs/page-content-change/job.js';
 import { resolveConfig } from '../../src/runtime/config.js';
 import { loadEventPlatform, runPageContentChangeJob } from '../../src/runtime/main.js';
-import type { Outcome } from '../../src/runtime/outcome.js';
+import type { Outcome } from '../../src/jobs/contract.js';
 import type { Pipeline, Summary } from '../../src/runtime/pipeline.js';
 import { deepMerge } from './events.js';
 import { MisbehavingApi, type MisbehavingApiOptions } from './misbehaving-api.js';
@@ -174,16 +174,26 @@ export async function readLines(path: string): Promise<string[]> {
 }
 
 /**
- * The job's handler as `createPageContentChangeJob` wires it from the same config, without the
+ * The job's handler as `pageContentChange.create` wires it from the same config, without the
  * pipeline and the file connectors: for what the files do not show (record keys and timestamps,
  * metrics). Closes its fetcher when the test ends.
  */
 export async function buildJob(t: TestContext, api: MisbehavingApi, overrides: Json = {}) {
   const paths = jobPaths(await tempDir(t));
-  const config = resolveConfig(jobConfig(paths, api.url, overrides));
+  const config = resolveConfig(jobConfig(paths, api.url, overrides), pageContentChange);
   const metrics = recordingMetrics();
-  const job = await createPageContentChangeJob({ config, ...(await loadEventPlatform(config)), logger: silent, metrics });
-  t.after(() => job.fetcher.close());
+  const { runtime } = config;
+  const job = await pageContentChange.create(
+    {
+      ...config,
+      ...(await loadEventPlatform(config)),
+      limits: { maxRecordBytes: runtime.maxRecordBytes, maxJsonDepth: runtime.maxJsonDepth },
+      logger: silent,
+      metrics,
+    },
+    config.section,
+  );
+  t.after(() => job.close());
   let offset = 0;
   return {
     metrics,
@@ -243,7 +253,7 @@ export function outcomeCounts(summary: Summary): Json {
     records: summary.records,
     ...summary.outcomes,
     unfinished: summary.unfinished,
-    errors: { ...summary.errorTypes },
+    errors: { ...summary.reasons.failed },
   };
 }
 

@@ -221,7 +221,7 @@ test('a record over runtime.max_record_bytes from a source that does not cut it 
   const small = padded(5 * KIB);
   const outcome = await job.handle(small);
   assert.equal(outcome.kind, 'failed');
-  assert.equal(outcome.kind === 'failed' && outcome.errorType, 'InvalidEventError');
+  assert.equal(outcome.kind === 'failed' && outcome.reason, 'InvalidEventError');
   const event = outcome.kind === 'failed' ? (JSON.parse(outcome.errorEvent.value.toString()) as Json) : {};
   await assertValidErrorEvent(event);
   assert.equal(event.raw_event, small, 'under the error event budget: carried whole');

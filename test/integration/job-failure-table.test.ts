@@ -348,7 +348,7 @@ describe('answers about several revisions', () => {
       unfinished: 0,
       errors: {},
     });
-    assert.equal(run.summary.hiddenSlots, 1);
+    assert.equal(run.summary.job?.hidden_slots, 1);
     assert.deepEqual(api.requestedRevIds(), [REV]);
     const output = run.outputs[0]!;
     await assertValidOutput(output);

@@ -70,8 +70,9 @@ test('golden: every kind of input through the whole job', async (t) => {
     unfinished: 0,
     errors: {},
   });
-  assert.deepEqual(run.summary.passedReasons, { delete: 2, hidden: 1 });
-  assert.equal(run.summary.hiddenSlots, 0);
+  assert.deepEqual(run.summary.reasons.passed, { delete: 2, hidden: 1 });
+  assert.deepEqual(run.summary.reasons.enriched, { create: 1, edit: 5, move: 1, undelete: 1 });
+  assert.equal(run.summary.job?.hidden_slots, 0);
   assert.deepEqual(run.errors, []);
 
   // Deletes and hidden content are never requested; every other revision once, from its own wiki.

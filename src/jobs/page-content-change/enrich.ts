@@ -41,4 +41,10 @@ export function enrichEvent(event: Json, revision: RevisionContent): EnrichResul
 }
 
 /** `page_change_kind` values whose revision content is fetched. */
-export const ENRICHED_KINDS: ReadonlySet<string> = new Set(['create', 'edit', 'move', 'undelete', 'visibility_change']);
+export const ENRICHED_KINDS: ReadonlySet<string> = new Set([
+  'create',
+  'edit',
+  'move',
+  'undelete',
+  'visibility_change',
+]);

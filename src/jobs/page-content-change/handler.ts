@@ -15,7 +15,7 @@ import { firstInvalidUtf8Offset } from '../../core/utf8.js';
 import type { Validate } from '../../core/validator.js';
 import type { RevisionFetcher } from '../../mediawiki/types.js';
 import { canonicalWikiDomain } from '../../mediawiki/wiki-domain.js';
-import type { Handled, Outcome, RecordHandler } from '../../runtime/outcome.js';
+import type { Handled, Outcome, RecordHandler } from '../contract.js';
 import { ENRICHED_KINDS, enrichEvent } from './enrich.js';
 import { checkInput, metaOf, type InputSchemas } from './input.js';
 
@@ -24,6 +24,8 @@ export interface HandlerOptions {
   input: InputSchemas;
   output: { stream: string; schemaUri: string; projection: Projection; validate: Validate };
   errorStream: string;
+  /** The pinned error schema, e.g. `/error/2.1.0`. */
+  errorSchemaUri: string;
   fetcher: RevisionFetcher;
   isAllowedDomain: (domain: string) => boolean;
   /** Bounds checked before an input is parsed. */
@@ -44,6 +46,7 @@ const CANARY_DOMAIN = 'canary';
 export class PageContentChangeHandler implements RecordHandler {
   private readonly now: () => Date;
   private readonly dropped: DroppedFieldReporter;
+  private readonly tally = { hidden_slots: 0, input_fields_dropped: 0, output_fields_dropped: 0 };
   private readonly newId: () => string;
 
   constructor(private readonly options: HandlerOptions) {
@@ -168,19 +171,24 @@ export class PageContentChangeHandler implements RecordHandler {
       ingestedAtMs: Number.isFinite(ingestedAtMs) ? ingestedAtMs : (record.timestamp ?? this.now().getTime()),
     });
     const enriched = enrichEvent(event, content);
-    if (enriched.hiddenSlots > 0)
+    if (enriched.hiddenSlots > 0) {
       options.metrics.count('hidden_content', { reason: 'texthidden' }, enriched.hiddenSlots);
-    const { output, dropped } = this.toOutput(enriched.event, key);
-    return { kind: 'enriched', output, hiddenSlots: enriched.hiddenSlots, droppedFields: dropped };
+      this.tally.hidden_slots += enriched.hiddenSlots;
+    }
+    return { kind: 'enriched', reason: kind, output: this.toOutput(enriched.event, key) };
   }
 
   private passed(event: Record<string, unknown>, reason: 'delete' | 'hidden', key: EventKey): Outcome {
-    const { output, dropped } = this.toOutput(event, key);
-    return { kind: 'passed', reason, output, droppedFields: dropped };
+    return { kind: 'passed', reason, output: this.toOutput(event, key) };
+  }
+
+  /** Job-specific counts for the run's summary. */
+  counts(): Readonly<Record<string, number>> {
+    return { ...this.tally };
   }
 
   /** Normalise, project, validate against the sink schema, serialise once. */
-  private toOutput(event: Record<string, unknown>, key: EventKey): { output: SinkRecord; dropped: number } {
+  private toOutput(event: Record<string, unknown>, key: EventKey): SinkRecord {
     const { output: out } = this.options;
     const sink = toSinkEvent(event, {
       projection: out.projection,
@@ -199,18 +207,15 @@ export class PageContentChangeHandler implements RecordHandler {
     }
     const dt = Date.parse(typeof sink.event.dt === 'string' ? sink.event.dt : '');
     return {
-      output: {
-        key: serialiseKey(key),
-        value: Buffer.from(JSON.stringify(sink.event)),
-        ...(Number.isFinite(dt) ? { timestamp: dt } : {}),
-      },
-      dropped: sink.dropped.length,
+      key: serialiseKey(key),
+      value: Buffer.from(JSON.stringify(sink.event)),
+      ...(Number.isFinite(dt) ? { timestamp: dt } : {}),
     };
   }
 
   private failed(error: EnrichmentError, raw: string, parsed: unknown, key: EventKey | undefined): Outcome {
     this.options.logger.debug({ err: error, error_type: error.type }, 'input failed');
-    return { kind: 'failed', errorType: error.type, errorEvent: this.errorRecord(error, raw, parsed, key) };
+    return { kind: 'failed', reason: error.type, errorEvent: this.errorRecord(error, raw, parsed, key) };
   }
 
   private errorRecord(error: unknown, raw: string, parsed: unknown, key: EventKey | undefined): SinkRecord {
@@ -218,6 +223,7 @@ export class PageContentChangeHandler implements RecordHandler {
     const event = buildErrorEvent({
       jobName: this.options.jobName,
       errorStream: this.options.errorStream,
+      schemaUri: this.options.errorSchemaUri,
       error,
       rawEvent: raw,
       parsed,
@@ -265,7 +271,11 @@ export class PageContentChangeHandler implements RecordHandler {
     return this.errorRecord(error, raw, parsed, eventKey(parsed));
   }
 
-  private countDropped(metric: string, paths: readonly string[]): void {
+  private countDropped(
+    metric: 'input_fields_dropped' | 'output_fields_dropped',
+    paths: readonly string[],
+  ): void {
     this.dropped.report(metric, paths);
+    this.tally[metric] += paths.length;
   }
 }

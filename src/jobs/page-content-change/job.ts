@@ -1,66 +1,90 @@
-import type { Logger } from 'pino';
+import { ConfigError } from '../../core/errors.js';
 import { compileProjection } from '../../core/event.js';
-import type { Metrics } from '../../core/metrics.js';
-import type { SchemaRepository } from '../../core/schema-repository.js';
-import { schemaUriFor, type StreamConfigs } from '../../core/stream-config.js';
-import type { Validator } from '../../core/validator.js';
+import { schemaUriFor } from '../../core/stream-config.js';
 import { compileDomainAllowlist, DEFAULT_ALLOWED_DOMAINS } from '../../mediawiki/domain-allowlist.js';
 import { createRevisionFetcher } from '../../mediawiki/fetcher.js';
-import type { RevisionFetcher } from '../../mediawiki/types.js';
-import type { JobConfig } from '../../runtime/config.js';
+import { defineJob, type JobInstance, type JobParts } from '../contract.js';
+import { readEnrichSection, withConfigKey, type EnrichConfig } from './config.js';
 import { PageContentChangeHandler } from './handler.js';
 import { UnavailableSchemas } from './input.js';
 
-export interface PageContentChangeJob {
-  handler: PageContentChangeHandler;
-  fetcher: RevisionFetcher;
-}
-
-/** Wiring only: schemas from the stream config, the Action API fetcher, the handler. */
-export async function createPageContentChangeJob(deps: {
-  config: JobConfig;
-  streams: StreamConfigs;
-  repository: SchemaRepository;
-  validator: Validator;
-  logger: Logger;
-  metrics: Metrics;
-}): Promise<PageContentChangeJob> {
-  const { config, streams, repository, validator, logger, metrics } = deps;
-  const sourceSettings = streams.get(config.source.stream);
-  const sinkSettings = streams.get(config.sink.stream);
-  const sourceUri = schemaUriFor(sourceSettings, config.source.version);
-  const sinkUri = schemaUriFor(sinkSettings, config.sink.version);
+/**
+ * Wiring only: schemas from the stream config, the Action API fetcher, the handler. Shared by every
+ * job that enriches page_change-shaped events with revision content.
+ */
+export async function createEnrichmentJob(parts: JobParts, enrich: EnrichConfig): Promise<JobInstance> {
+  const { streams, repository, validator, logger, metrics } = parts;
+  const sourceSettings = streams.get(parts.source.stream);
+  const sinkSettings = streams.get(parts.sink.stream);
+  const sourceUri = schemaUriFor(sourceSettings, parts.source.version);
+  const sinkUri = schemaUriFor(sinkSettings, parts.sink.version);
+  const errorUri = schemaUriFor(streams.get(parts.errorSink.stream), parts.errorSink.version);
   // Compile at start: a missing or broken schema is a configuration error, not a per-event one.
-  const [sourceSchema, sinkSchema, sourceValidate, sinkValidate] = await Promise.all([
+  const [sourceSchema, sinkSchema, errorSchema, sourceValidate, sinkValidate] = await Promise.all([
     repository.get(sourceUri),
     repository.get(sinkUri),
+    repository.get(errorUri),
     validator.forSchema(sourceUri),
     validator.forSchema(sinkUri),
-  ]);
-  const sinkSchemaId = typeof sinkSchema.$id === 'string' ? sinkSchema.$id : sinkUri;
-  const sourceSchemaId = typeof sourceSchema.$id === 'string' ? sourceSchema.$id : sourceUri;
-  const { enrich } = config;
+  ]).catch((err: unknown) => {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError('stream_manager.schema_uris', (err as Error).message);
+  });
+  const idOf = (schema: { $id?: unknown }, uri: string) =>
+    typeof schema.$id === 'string' ? schema.$id : uri;
   const allowedDomains = enrich.allowedDomains ?? DEFAULT_ALLOWED_DOMAINS;
-  const fetcher = createRevisionFetcher({ ...enrich, httpRoutes: config.httpRoutes, allowedDomains }, { metrics, logger });
+  let fetcher;
+  let isAllowedDomain;
+  try {
+    fetcher = createRevisionFetcher(
+      { ...enrich, httpRoutes: parts.httpRoutes, allowedDomains },
+      { metrics, logger },
+    );
+    isAllowedDomain = compileDomainAllowlist([...allowedDomains], 'allowedDomains');
+  } catch (err) {
+    throw err instanceof ConfigError ? withConfigKey(err) : err;
+  }
   const handler = new PageContentChangeHandler({
-    jobName: config.jobName,
+    jobName: parts.jobName,
     input: {
       validator,
       title: sourceSettings.schema_title.replace(/^\/+|\/+$/g, ''),
-      pinned: { uri: sourceSchemaId, validate: sourceValidate, projection: compileProjection(sourceSchema) },
+      pinned: {
+        uri: idOf(sourceSchema, sourceUri),
+        validate: sourceValidate,
+        projection: compileProjection(sourceSchema),
+      },
       unknown: new Set(),
       unavailable: new UnavailableSchemas({
         onUnavailable: (uri, err) =>
-          logger.warn({ err, schema_uri: uri }, 'input schema unavailable; its events are projected onto the pinned one for now'),
+          logger.warn(
+            { err, schema_uri: uri },
+            'input schema unavailable; its events are projected onto the pinned one for now',
+          ),
       }),
     },
-    output: { stream: config.sink.stream, schemaUri: sinkSchemaId, projection: compileProjection(sinkSchema), validate: sinkValidate },
-    errorStream: config.errorSink.stream,
+    output: {
+      stream: parts.sink.stream,
+      schemaUri: idOf(sinkSchema, sinkUri),
+      projection: compileProjection(sinkSchema),
+      validate: sinkValidate,
+    },
+    errorStream: parts.errorSink.stream,
+    errorSchemaUri: idOf(errorSchema, errorUri),
     fetcher,
-    isAllowedDomain: compileDomainAllowlist([...allowedDomains]),
-    limits: { maxRecordBytes: config.runtime.maxRecordBytes, maxJsonDepth: config.runtime.maxJsonDepth },
+    isAllowedDomain,
+    limits: parts.limits,
     metrics,
     logger,
   });
-  return { handler, fetcher };
+  return { handler, counts: () => handler.counts(), close: () => fetcher.close() };
 }
+
+export const pageContentChange = defineJob<EnrichConfig>({
+  name: 'page-content-change',
+  description:
+    "mediawiki.page_change events in, mediawiki.page_content_change events out, with each revision's content fetched from the MediaWiki Action API",
+  section: { key: 'enrich', read: readEnrichSection },
+  userAgent: (enrich) => enrich.userAgent,
+  create: createEnrichmentJob,
+});

@@ -27,3 +27,13 @@ test('counts, observations and gauges appear on /metrics under the service prefi
   assert.equal((await fetch(`${base}/healthz`)).status, 503);
   assert.equal((await fetch(`${base}/other`)).status, 404);
 });
+
+test('a counter named with _total gets the suffix once', async () => {
+  const metrics = new PrometheusMetrics(false);
+  metrics.count('kafka_commits_total', { outcome: 'ok' });
+  metrics.count('outcomes', { outcome: 'enriched' });
+  const body = await metrics.registry.metrics();
+  assert.match(body, /^mw_enrich_kafka_commits_total\{outcome="ok"\} 1$/m);
+  assert.match(body, /^mw_enrich_outcomes_total\{outcome="enriched"\} 1$/m);
+  assert.doesNotMatch(body, /_total_total/);
+});

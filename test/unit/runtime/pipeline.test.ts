@@ -5,7 +5,7 @@ import { runInNewContext } from 'node:vm';
 import { pino } from 'pino';
 import type { SinkRecord, SourceRecord } from '../../../src/connectors/types.js';
 import { recordingMetrics } from '../../../src/core/metrics.js';
-import type { Outcome, RecordHandler } from '../../../src/runtime/outcome.js';
+import type { Outcome, RecordHandler } from '../../../src/jobs/contract.js';
 import { Pipeline, type PipelineOptions } from '../../../src/runtime/pipeline.js';
 import { MemorySink, MemorySource, record } from '../../helpers/memory-connectors.js';
 
@@ -28,9 +28,9 @@ function stubHandler(latency: () => number, track?: { inFlight: number; max: num
         await sleep(latency());
         if (track) track.inFlight--;
         if (v.drop) return { kind: 'dropped', reason: 'canary' };
-        if (v.fail) return { kind: 'failed', errorType: 'TestError', errorEvent: out({ error: rec.offset }) };
+        if (v.fail) return { kind: 'failed', reason: 'TestError', errorEvent: out({ error: rec.offset }) };
         const value = v.big ? { k: v.k, n: v.n, pad: 'x'.repeat(500) } : { k: v.k, n: v.n };
-        return { kind: 'enriched', output: out(value), hiddenSlots: 0, droppedFields: 0 };
+        return { kind: 'enriched', reason: 'edit', output: out(value) };
       })();
       return { key: v.k, outcome };
     },
@@ -156,7 +156,12 @@ test('drops, error events and outputs each go to their place; the summary counts
     },
   ]);
   assert.deepEqual(summary.outcomes, { enriched: 1, passed: 0, dropped: 1, failed: 2 });
-  assert.deepEqual(summary.errorTypes, { TestError: 1, OversizeEventError: 1 });
+  assert.deepEqual(summary.reasons, {
+    enriched: { edit: 1 },
+    passed: {},
+    dropped: { canary: 1 },
+    failed: { TestError: 1, OversizeEventError: 1 },
+  });
   assert.equal(summary.oversize, 1);
   assert.deepEqual(Object.fromEntries(source.lastCommit), { p: 4 });
   assert.ok(sink.closed && errorSink.closed);

@@ -1,0 +1,9 @@
+import type { JobDefinition } from './contract.js';
+import { pageContentChange } from './page-content-change/job.js';
+
+/** Every job the CLI can run, in the order `--help` lists them. */
+export const JOBS: readonly JobDefinition[] = [pageContentChange];
+
+export function findJob(name: string): JobDefinition | undefined {
+  return JOBS.find((job) => job.name === name);
+}
