@@ -1,4 +1,5 @@
 import type { TransactionalSource } from '../types.js';
+import { createKafkaConsumer, type KafkaConsumerClient } from './consumer-client.js';
 import { KafkaClientError } from './kafka-error.js';
 import type { KafkaSourceConfig } from './options.js';
 import type { KafkaClientDeps } from './producer-client.js';
@@ -13,6 +14,8 @@ import type { TransactionalProducer } from './transactional-producer.js';
  */
 export class KafkaTransactionalSource extends KafkaSource implements TransactionalSource {
   readonly transactional = true as const;
+  /** The binding's consumer itself: sendOffsetsToTransaction takes it. */
+  private readonly client: KafkaConsumerClient;
   private released: Promise<void> | undefined;
 
   constructor(
@@ -21,14 +24,19 @@ export class KafkaTransactionalSource extends KafkaSource implements Transaction
     propertiesKey: string,
     private readonly producer: TransactionalProducer,
   ) {
-    super(config, deps, propertiesKey);
+    let client: KafkaConsumerClient | undefined;
+    super(config, deps, propertiesKey, (handlers) => {
+      client = createKafkaConsumer(config, deps, propertiesKey, handlers);
+      return client;
+    });
+    this.client = client!;
     producer.acquire();
   }
 
   override async commit(nextOffsets: ReadonlyMap<string, number>): Promise<void> {
     // The open transaction may hold outputs of a lost partition's records, which its new owner
     // produces again; committing would duplicate them, so abort and let the process restart.
-    const lost = [...nextOffsets.keys()].filter((key) => this.lost.has(key));
+    const lost = [...nextOffsets.keys()].filter((key) => this.ownership.isLost(key));
     if (lost.length > 0) {
       const err = new KafkaClientError(
         `partitions ${lost.join(', ')} were lost to the group before their commit`,
@@ -38,7 +46,7 @@ export class KafkaTransactionalSource extends KafkaSource implements Transaction
       await this.producer.failWith(err);
       throw err;
     }
-    await this.producer.commit(this.ownedOffsets(nextOffsets), this.consumer);
+    await this.producer.commit(this.ownedOffsets(nextOffsets), this.client);
   }
 
   /**
