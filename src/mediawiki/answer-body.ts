@@ -63,15 +63,21 @@ export async function readAnswerBody(
   headers: { contentEncoding: string | undefined; contentLength: string | undefined },
   limitBytes: number,
 ): Promise<string> {
+  // A body abandoned unread is destroyed, and undici then emits an error on it: with no listener
+  // that error would be uncaught and stop the process.
+  const abandon = () => {
+    body.on('error', () => undefined);
+    body.destroy();
+  };
   const encoding = headers.contentEncoding?.trim().toLowerCase() ?? '';
   const gzip = encoding === 'gzip' || encoding === 'x-gzip';
   if (!gzip && encoding !== '' && encoding !== 'identity') {
-    body.destroy();
+    abandon();
     throw responseFormatError('unexpected content-encoding', { encoding });
   }
   const declared = Number(headers.contentLength);
   if (headers.contentLength !== undefined && Number.isFinite(declared) && declared > limitBytes) {
-    body.destroy();
+    abandon();
     throw answerTooLargeError(limitBytes, 'declared');
   }
   const text = new TextSink();

@@ -31,7 +31,11 @@ export function buildRevisionsQuery(
     rvslots: '*',
   });
   if (options.maxlag !== undefined) params.set('maxlag', String(options.maxlag));
-  for (const [key, value] of Object.entries(options.continueParams ?? {})) params.set(key, value);
+  // `continue` comes from the answer: it may add its own parameters (`rvcontinue`, `continue`) but
+  // never change the request's (an answer saying `action=edit` or other `revids` is ignored there).
+  for (const [key, value] of Object.entries(options.continueParams ?? {})) {
+    if (!params.has(key)) params.set(key, value);
+  }
   return params;
 }
 

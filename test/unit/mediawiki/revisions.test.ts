@@ -295,3 +295,25 @@ describe('parseRevisionsResponse on real responses', () => {
     assert.equal(revision.slots.mediainfo?.contentModel, 'wikibase-mediainfo');
   });
 });
+
+describe('buildRevisionsQuery with a hostile continue', () => {
+  it('never lets an answer change the parameters of the request, only add its own', () => {
+    const params = buildRevisionsQuery([1, 2], {
+      maxlag: 5,
+      continueParams: {
+        action: 'edit',
+        revids: '7|8|9',
+        format: 'xml',
+        maxlag: '999',
+        rvcontinue: '2',
+        continue: '||',
+      },
+    });
+    assert.equal(params.get('action'), 'query');
+    assert.equal(params.get('revids'), '1|2');
+    assert.equal(params.get('format'), 'json');
+    assert.equal(params.get('maxlag'), '5');
+    assert.equal(params.get('rvcontinue'), '2');
+    assert.equal(params.get('continue'), '||');
+  });
+});
