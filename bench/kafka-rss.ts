@@ -217,7 +217,7 @@ async function main(): Promise<number> {
               bootstrap_servers: [bootstrap],
               topics: [input],
               consumer_group: uniqueName('bench-rss'),
-              start_position: 'earliest',
+              offsets_initializer: 'earliest',
             },
           },
           sink: {

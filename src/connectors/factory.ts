@@ -38,7 +38,7 @@ export async function createConnectors(deps: {
 }
 
 /** Every file path is checked, and against the others, before any connector is built. */
-async function checkFilePaths(
+export async function checkFilePaths(
   source: StreamBinding,
   sink: StreamBinding,
   errorSink: StreamBinding,

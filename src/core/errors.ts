@@ -29,6 +29,8 @@ export const ERROR_TYPES = [
   'OutputValidationError',
   /** The serialised output is larger than the sink accepts. */
   'OversizeEventError',
+  /** The revision's content is larger than `enrich.max_content_size`; the output was not built. */
+  'ContentTooLargeError',
 ] as const;
 
 export type ErrorType = (typeof ERROR_TYPES)[number];

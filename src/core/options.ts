@@ -19,6 +19,16 @@ export class OptionReader {
     this.raw = raw as Record<string, unknown>;
   }
 
+  /**
+   * A reader over this object once `check` has accepted it (a compiled configuration schema, which
+   * fills in the defaults); every key of this one counts as read, since the schema knows them all.
+   */
+  checkedBy(check: (raw: unknown, at: string) => Record<string, unknown>): OptionReader {
+    const checked = check(this.raw, this.path);
+    for (const key of Object.keys(this.raw)) this.seen.add(key);
+    return new OptionReader(checked, this.path);
+  }
+
   key(name: string): string {
     return this.path ? `${this.path}.${name}` : name;
   }
@@ -48,7 +58,15 @@ export class OptionReader {
   string(name: string, fallback?: string): string {
     const v = this.value(name);
     if (v === undefined) return fallback ?? this.missing(name);
-    if (typeof v !== 'string' || v.length === 0) throw new ConfigError(this.key(name), 'must be a non-empty string');
+    if (typeof v !== 'string' || v.length === 0)
+      throw new ConfigError(this.key(name), 'must be a non-empty string');
+    return v;
+  }
+
+  /** A string that may be empty (`kafka_topic_prefix: ""`). */
+  rawString(name: string): string {
+    const v = this.value(name);
+    if (typeof v !== 'string') throw new ConfigError(this.key(name), 'must be a string');
     return v;
   }
 
@@ -59,18 +77,28 @@ export class OptionReader {
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback?: T): T {
     const v = this.string(name, fallback);
     if (!(allowed as readonly string[]).includes(v)) {
-      throw new ConfigError(this.key(name), `must be one of ${allowed.join(', ')} (got ${JSON.stringify(v)})`);
+      throw new ConfigError(
+        this.key(name),
+        `must be one of ${allowed.join(', ')} (got ${JSON.stringify(v)})`,
+      );
     }
     return v as T;
   }
 
-  number(name: string, fallback?: number, bounds: { min?: number; max?: number; integer?: boolean } = {}): number {
+  number(
+    name: string,
+    fallback?: number,
+    bounds: { min?: number; max?: number; integer?: boolean } = {},
+  ): number {
     const v = this.value(name);
     if (v === undefined) return fallback ?? this.missing(name);
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(this.key(name), 'must be a number');
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new ConfigError(this.key(name), 'must be a number');
     if (bounds.integer && !Number.isInteger(v)) throw new ConfigError(this.key(name), 'must be an integer');
-    if (bounds.min !== undefined && v < bounds.min) throw new ConfigError(this.key(name), `must be >= ${bounds.min}`);
-    if (bounds.max !== undefined && v > bounds.max) throw new ConfigError(this.key(name), `must be <= ${bounds.max}`);
+    if (bounds.min !== undefined && v < bounds.min)
+      throw new ConfigError(this.key(name), `must be >= ${bounds.min}`);
+    if (bounds.max !== undefined && v > bounds.max)
+      throw new ConfigError(this.key(name), `must be <= ${bounds.max}`);
     return v;
   }
 

@@ -3,7 +3,7 @@ import type { SinkRecord, SourceRecord } from '../connectors/types.js';
 import type { HttpRoutes } from '../core/http-routes.js';
 import type { InputLimits } from '../core/input-limits.js';
 import type { Metrics } from '../core/metrics.js';
-import type { OptionReader } from '../core/options.js';
+import type { ConfigSchema } from '../core/config-schema.js';
 import type { SchemaRepository } from '../core/schema-repository.js';
 import type { StreamConfigs, StreamRef } from '../core/stream-config.js';
 import type { Validator } from '../core/validator.js';
@@ -81,12 +81,17 @@ export interface JobInstance {
   close(): Promise<void>;
 }
 
-/** The job's own configuration section (`enrich` for the enrichment jobs). */
+/** The job's own configuration section (`enrich` for the enrichment jobs), declared. */
 export interface JobSection<Section> {
   /** Its key in the configuration file. */
   readonly key: string;
-  /** Reads and checks the section; a problem is a `ConfigError` naming the full key. */
-  read(reader: OptionReader): Section;
+  /** Types, defaults, bounds and descriptions of its options (README's tables come from it). */
+  readonly schema: ConfigSchema;
+  /**
+   * The section, checked against `schema` and with its defaults filled in, as the job uses it; a
+   * problem the schema cannot say (options that depend on each other) is a `ConfigError`.
+   */
+  resolve(validated: Record<string, unknown>, key: string): Section;
 }
 
 export interface JobDefinition<Section = unknown> {

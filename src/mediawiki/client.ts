@@ -26,6 +26,8 @@ export interface ActionApiClientOptions {
   readonly readTimeoutMs: number;
   /** Largest answer body, on the wire and again after decompression. */
   readonly maxResponseBytes: number;
+  /** PEM certificates of the CAs trusted for HTTPS, instead of Node's bundled ones. */
+  readonly caCertificates?: string;
 }
 
 export interface ApiResponse {
@@ -56,7 +58,14 @@ export class ActionApiClient {
     this.now = deps.now ?? Date.now;
     this.metrics = deps.metrics ?? noopMetrics;
     this.ownsDispatcher = deps.dispatcher === undefined;
-    this.dispatcher = deps.dispatcher ?? new Agent({ connect: { timeout: options.connectTimeoutMs } });
+    this.dispatcher =
+      deps.dispatcher ??
+      new Agent({
+        connect: {
+          timeout: options.connectTimeoutMs,
+          ...(options.caCertificates !== undefined ? { ca: options.caCertificates } : {}),
+        },
+      });
     this.budget = new Semaphore(options.maxConcurrentRequests);
   }
 

@@ -110,7 +110,7 @@ export function createRevisionFetcher(
       try {
         part = await requestPart(
           target,
-          buildRevisionsQuery(revIds, { maxlag: resolved.maxlag, continueParams }),
+          buildRevisionsQuery(revIds, { maxlag: resolved.maxlag ?? undefined, continueParams }),
         );
       } catch (error) {
         if (!isEnrichmentError(error)) throw error;

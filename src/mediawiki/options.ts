@@ -14,10 +14,10 @@ export interface MediaWikiClientOptions {
   /** A descriptive User-Agent with contact information (Wikimedia's policy requires one). */
   readonly userAgent: string;
   /**
-   * `maxlag` parameter in seconds; unset sends none. A negative value makes a single-database wiki
-   * (which reports a lag of -1) refuse every request, which tests use. @default undefined
+   * `maxlag` parameter in seconds; null sends none. A negative value makes a single-database wiki
+   * (which reports a lag of -1) refuse every request, which tests use. @default 5
    */
-  readonly maxlag?: number;
+  readonly maxlag: number | null;
   /** Revision ids per request: at most 50, or 500 with `apiHighLimits`. @default 50 */
   readonly batchSize: number;
   /** How long an open batch waits for more ids before it is sent. @default 5 */
@@ -35,16 +35,26 @@ export interface MediaWikiClientOptions {
    * `ResponseFormatError`. MediaWiki itself cuts results at 8 MiB of content and continues. @default 64 MiB
    */
   readonly maxResponseBytes: number;
+  /** PEM certificates of the CAs trusted for HTTPS to the API; unset: Node's bundled CAs. */
+  readonly caCertificates?: string;
   readonly retry: RetryPolicy;
 }
 
+/** Sent when no User-Agent is configured; Wikimedia asks for one with contact information. */
+export const DEFAULT_USER_AGENT =
+  'mediawiki-event-enrichment/0.1 (page content change enrichment; configure enrich.user_agent with a contact address)';
+
+/**
+ * The defaults of the fetcher's options: the one place they are written (the configuration's
+ * declaration takes its defaults from here).
+ */
 export const DEFAULT_MEDIAWIKI_OPTIONS: Readonly<Omit<MediaWikiClientOptions, 'endpointTemplate'>> =
   Object.freeze({
     httpRoutes: Object.freeze({}),
     allowedDomains: DEFAULT_ALLOWED_DOMAINS,
-    userAgent:
-      'mediawiki-event-enrichment/0.1 (page_content_change enrichment; set user_agent with your contact)',
-    maxlag: undefined,
+    userAgent: DEFAULT_USER_AGENT,
+    // Wikimedia's API etiquette asks non-interactive clients for maxlag=5.
+    maxlag: 5,
     batchSize: 50,
     lingerMs: 5,
     apiHighLimits: false,
@@ -58,6 +68,29 @@ export const DEFAULT_MEDIAWIKI_OPTIONS: Readonly<Omit<MediaWikiClientOptions, 'e
 /** The Action API's limit on `revids` values per request, without and with `apihighlimits`. */
 export const REVIDS_LIMIT = 50;
 export const REVIDS_HIGH_LIMIT = 500;
+
+/**
+ * Inclusive bounds of the numeric options: the one place they are written (the configuration's
+ * declaration takes its bounds from here). `batchSize` is at most 50 without `apiHighLimits`.
+ */
+export const MEDIAWIKI_OPTION_BOUNDS = Object.freeze({
+  batchSize: [1, REVIDS_HIGH_LIMIT],
+  lingerMs: [0, 60_000],
+  maxConcurrentRequests: [1, 1024],
+  connectTimeoutMs: [1, 3_600_000],
+  readTimeoutMs: [1, 3_600_000],
+  // An answer is decoded into one string, and V8's longest string is just under 512 Mi characters.
+  maxResponseBytes: [64 * 1024, 512 * 1024 * 1024],
+  // A negative maxlag makes a single-database wiki (which reports a lag of -1) refuse every request.
+  maxlag: [-10, 3600],
+  'retry.maxRetries': [0, 100],
+  'retry.initialDelayMs': [0, 3_600_000],
+  'retry.multiplier': [1, 100],
+  'retry.maxDelayMs': [0, 3_600_000],
+  'retry.jitter': [0, 1],
+  'retry.retryAfterCapMs': [0, 3_600_000],
+  'retry.recentEventWindowMs': [0, 86_400_000],
+} as const satisfies Record<string, readonly [number, number]>);
 
 type Input = Partial<Omit<MediaWikiClientOptions, 'retry'>> & {
   endpointTemplate: string;
@@ -93,21 +126,24 @@ export function resolveMediaWikiOptions(input: Input): MediaWikiClientOptions {
     limit,
     merged.apiHighLimits ? '' : ' (up to 500 with apiHighLimits)',
   );
-  integer('lingerMs', merged.lingerMs, 0, 60_000);
-  integer('maxConcurrentRequests', merged.maxConcurrentRequests, 1, 10_000);
-  integer('connectTimeoutMs', merged.connectTimeoutMs, 1, 3_600_000);
-  integer('readTimeoutMs', merged.readTimeoutMs, 1, 3_600_000);
-  // An answer is decoded into one string, and V8's longest string is just under 512 Mi characters.
-  integer('maxResponseBytes', merged.maxResponseBytes, 1024, 512 * 1024 * 1024);
-  if (merged.maxlag !== undefined) integer('maxlag', merged.maxlag, -10, 3600);
+  const bounded = (key: keyof typeof MEDIAWIKI_OPTION_BOUNDS, value: number) =>
+    integer(key, value, MEDIAWIKI_OPTION_BOUNDS[key][0], MEDIAWIKI_OPTION_BOUNDS[key][1]);
+  bounded('lingerMs', merged.lingerMs);
+  bounded('maxConcurrentRequests', merged.maxConcurrentRequests);
+  bounded('connectTimeoutMs', merged.connectTimeoutMs);
+  bounded('readTimeoutMs', merged.readTimeoutMs);
+  bounded('maxResponseBytes', merged.maxResponseBytes);
+  if (merged.maxlag !== null) bounded('maxlag', merged.maxlag);
   checkHttpRoutes(merged.httpRoutes, 'httpRoutes');
   if (merged.userAgent.trim() === '') throw new ConfigError('userAgent', 'must not be empty');
-  integer('retry.maxRetries', retry.maxRetries, 0, 100);
-  integer('retry.initialDelayMs', retry.initialDelayMs, 0, 3_600_000);
-  integer('retry.maxDelayMs', retry.maxDelayMs, 0, 3_600_000);
-  integer('retry.retryAfterCapMs', retry.retryAfterCapMs, 0, 3_600_000);
-  integer('retry.recentEventWindowMs', retry.recentEventWindowMs, 0, 86_400_000);
-  if (!(retry.multiplier >= 1)) throw new ConfigError('retry.multiplier', 'must be >= 1');
+  bounded('retry.maxRetries', retry.maxRetries);
+  bounded('retry.initialDelayMs', retry.initialDelayMs);
+  bounded('retry.maxDelayMs', retry.maxDelayMs);
+  bounded('retry.retryAfterCapMs', retry.retryAfterCapMs);
+  bounded('retry.recentEventWindowMs', retry.recentEventWindowMs);
+  const [minMultiplier, maxMultiplier] = MEDIAWIKI_OPTION_BOUNDS['retry.multiplier'];
+  if (!(retry.multiplier >= minMultiplier && retry.multiplier <= maxMultiplier))
+    throw new ConfigError('retry.multiplier', `must be between ${minMultiplier} and ${maxMultiplier}`);
   if (!(retry.jitter >= 0 && retry.jitter <= 1))
     throw new ConfigError('retry.jitter', 'must be between 0 and 1');
   return Object.freeze({

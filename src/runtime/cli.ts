@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../core/errors.js';
 import { findJob, JOBS } from '../jobs/registry.js';
-import { formatSummary, runJobFromFiles } from './main.js';
+import { checkJobFromFiles, formatSummary, printableConfig, runJobFromFiles } from './main.js';
 
 const VERSION = '0.1.0';
 
@@ -33,6 +33,9 @@ ${jobs.join('\n')}
 
 Options:
   -c, --config FILE     YAML or JSON config; repeat to layer files (later ones override earlier ones)
+      --check           load the config, the stream configs and the schemas, check the file paths,
+                        connect to nothing else; exit 0 or 2
+      --print-config    print the resolved config (defaults filled in, secrets masked) and exit
   -h, --help            show this help
   -v, --version         show the version
 
@@ -50,6 +53,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       options: {
         config: { type: 'string', short: 'c', multiple: true },
         help: { type: 'boolean', short: 'h' },
+        check: { type: 'boolean' },
+        'print-config': { type: 'boolean' },
         version: { type: 'boolean', short: 'v' },
       },
     });
@@ -74,6 +79,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   try {
+    if (values['print-config']) {
+      process.stdout.write(await printableConfig(job, values.config ?? []));
+      return 0;
+    }
+    if (values.check) {
+      await checkJobFromFiles(job, values.config ?? []);
+      process.stderr.write('configuration ok\n');
+      return 0;
+    }
     const { summary, exitCode } = await runJobFromFiles(job, values.config ?? []);
     process.stderr.write(`${formatSummary(summary)}\n`);
     return exitCode;

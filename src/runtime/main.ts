@@ -1,14 +1,17 @@
 import type { Logger } from 'pino';
 import type { Server } from 'node:http';
-import { createConnectors, type Connectors } from '../connectors/factory.js';
+import { checkFilePaths, createConnectors, type Connectors } from '../connectors/factory.js';
 import { ConfigError } from '../core/errors.js';
 import { SchemaRepository } from '../core/schema-repository.js';
 import { loadStreamConfigs, type StreamConfigs } from '../core/stream-config.js';
 import { Validator } from '../core/validator.js';
-import type { JobDefinition } from '../jobs/contract.js';
+import { stringify as stringifyYaml } from 'yaml';
+import { maskSecrets } from '../core/config-schema.js';
+import { noopMetrics, type Metrics } from '../core/metrics.js';
+import type { JobDefinition, JobInstance } from '../jobs/contract.js';
 import { pageContentChange } from '../jobs/page-content-change/job.js';
 import { loadConfigFiles } from './config-files.js';
-import { resolveConfig, type JobConfig } from './config.js';
+import { configSchema, resolveConfig, type JobConfig } from './config.js';
 import { createFetchText } from './fetch-text.js';
 import { createLogger } from './logger.js';
 import { PrometheusMetrics, serveMetrics } from './metrics.js';
@@ -39,6 +42,54 @@ export interface RunOptions {
   onStart?: (pipeline: Pipeline) => void;
 }
 
+/** The job from its checked config: stream configs and schemas loaded, the job's parts made. */
+async function buildJob(
+  definition: JobDefinition,
+  config: JobConfig,
+  logger: Logger,
+  metrics: Metrics,
+): Promise<JobInstance & { platform: Awaited<ReturnType<typeof loadEventPlatform>> }> {
+  const platform = await loadEventPlatform(config, definition.userAgent?.(config.section));
+  const instance = await definition.create(
+    {
+      jobName: config.jobName,
+      source: config.source,
+      sink: config.sink,
+      errorSink: config.errorSink,
+      ...platform,
+      httpRoutes: config.httpRoutes,
+      limits: { maxRecordBytes: config.runtime.maxRecordBytes, maxJsonDepth: config.runtime.maxJsonDepth },
+      logger,
+      metrics,
+    },
+    config.section,
+  );
+  return Object.assign(instance, { platform });
+}
+
+/**
+ * `--check`: the config files, the stream configs, the schemas and the file paths, as a run would
+ * load them, connecting to nothing else (no broker, no Action API). Throws a `ConfigError`.
+ */
+export async function checkJobFromFiles(
+  definition: JobDefinition,
+  configPaths: readonly string[],
+): Promise<void> {
+  const config = resolveConfig(await loadConfigFiles(configPaths), definition);
+  const job = await buildJob(definition, config, createLogger('silent', config.jobName), noopMetrics);
+  await job.close();
+  await checkFilePaths(config.source, config.sink, config.errorSink);
+}
+
+/** `--print-config`: the resolved config (defaults filled in, secrets masked) as YAML. */
+export async function printableConfig(
+  definition: JobDefinition,
+  configPaths: readonly string[],
+): Promise<string> {
+  const config = resolveConfig(await loadConfigFiles(configPaths), definition);
+  return stringifyYaml(maskSecrets(config.document, configSchema(definition)));
+}
+
 /** The page-content-change job from a merged config document (tests, benchmarks, embedding). */
 export function runPageContentChangeJob(rawConfig: unknown, options: RunOptions = {}): Promise<RunResult> {
   return runJob(pageContentChange, rawConfig, options);
@@ -59,21 +110,8 @@ export async function runJob(
   const config = resolveConfig(rawConfig, definition);
   const logger = options.logger ?? createLogger(config.runtime.logLevel, config.jobName);
   const metrics = new PrometheusMetrics();
-  const platform = await loadEventPlatform(config, definition.userAgent?.(config.section));
-  const job = await definition.create(
-    {
-      jobName: config.jobName,
-      source: config.source,
-      sink: config.sink,
-      errorSink: config.errorSink,
-      ...platform,
-      httpRoutes: config.httpRoutes,
-      limits: { maxRecordBytes: config.runtime.maxRecordBytes, maxJsonDepth: config.runtime.maxJsonDepth },
-      logger,
-      metrics,
-    },
-    config.section,
-  );
+  const job = await buildJob(definition, config, logger, metrics);
+  const platform = job.platform;
   let stopping = false;
   let connectors: Connectors | undefined;
   let server: Server | undefined;
@@ -86,13 +124,6 @@ export async function runJob(
       logger,
       metrics,
     });
-    const unknown = config.unknownKeys();
-    if (unknown.length > 0) {
-      throw new ConfigError(
-        unknown[0]!,
-        `unknown key${unknown.length > 1 ? `s: ${unknown.join(', ')}` : ''}`,
-      );
-    }
     if (config.runtime.metricsPort !== undefined) {
       server = await serveMetrics(metrics, config.runtime.metricsPort, () => !stopping).catch(
         (err: unknown) => {

@@ -271,7 +271,7 @@ describe('mw-enrich page-content-change', () => {
         events.push(edit(revOf(line), page));
       }
       const { paths, config } = await prepare(t, events, api.url, {
-        enrich: { batch_size: 1, batch_linger_ms: 0, read_timeout_ms: 600_000 },
+        enrich: { batch_size: 1, batch_linger_ms: 0, request_timeout: 600 },
         runtime: { log_level: 'debug', max_in_flight: 100, drain_timeout_ms: 300 },
       });
       const cli = spawnCli(t, ['page-content-change', '--config', config]);

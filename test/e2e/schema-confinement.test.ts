@@ -358,15 +358,18 @@ describe('schema lookups stay inside the schema repositories', () => {
         assert.ok(url.startsWith(`${basePath}/`), `${url} is outside ${basePath}/`);
         assert.doesNotMatch(url, /[?#%\\]|\/\.\.?(\/|$)/, url);
       }
-      // Exactly the schemas of the configuration and of the good and trap versions.
+      // Exactly the schemas of the configuration (the error stream's too) and of the good and trap versions.
       const asked = new Set(
         server.requests.map((u) => u.slice(basePath.length + 1).replace(/(\.yaml|\.json)$/, '')),
       );
       assert.deepEqual(
         [...asked].sort(),
-        ['1.0.0', '1.1.0', '1.2.0', '1.9.0', '6.6.6', '6.6.7', '6.6.8', '6.6.9', '6.7.0']
-          .map((v) => `${TITLE_DIR}/${v}`)
-          .sort(),
+        [
+          'error/2.1.0',
+          ...['1.0.0', '1.1.0', '1.2.0', '1.9.0', '6.6.6', '6.6.7', '6.6.8', '6.6.9', '6.7.0'].map(
+            (v) => `${TITLE_DIR}/${v}`,
+          ),
+        ].sort(),
       );
       assertSummary(run, all);
       assert.deepEqual(api.requestedRevIds().sort(), all.enrichedRevIds.sort(), 'failed inputs ask no wiki');

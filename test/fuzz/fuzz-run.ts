@@ -43,7 +43,7 @@ export function fuzzOverrides(options: {
     enrich: {
       allowed_domains: ALLOWED_DOMAINS,
       max_response_bytes: options.maxResponseBytes,
-      read_timeout_ms: options.readTimeoutMs,
+      request_timeout: options.readTimeoutMs / 1000,
       connect_timeout_ms: 2_000,
       batch_linger_ms: 2,
       retry: { max_retries: 2, initial_delay_ms: 5, max_delay_ms: 20, jitter: 0, retry_after_cap_ms: 50 },

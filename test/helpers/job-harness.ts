@@ -88,7 +88,7 @@ export function jobConfig(paths: JobPaths, endpoint: string, overrides: Json = {
     enrich: {
       mediawiki_api_endpoint_template: endpoint,
       user_agent: USER_AGENT,
-      read_timeout_ms: 5_000,
+      request_timeout: 5,
       connect_timeout_ms: 2_000,
       retry: {
         max_retries: 3,

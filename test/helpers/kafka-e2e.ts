@@ -318,7 +318,7 @@ export function serviceConfig(o: ServiceConfigOptions): Json {
           bootstrap_servers: [o.bootstrap],
           topics: [o.topics.input],
           consumer_group: o.group,
-          start_position: 'earliest',
+          offsets_initializer: 'earliest',
           delivery_guarantee: guarantee,
           ...(o.instanceId ? { instance_id: o.instanceId } : {}),
           ...(o.maxBufferedRecords ? { max_buffered_records: o.maxBufferedRecords } : {}),
@@ -338,7 +338,7 @@ export function serviceConfig(o: ServiceConfigOptions): Json {
       // The test API answers in milliseconds; failures are not expected, but if one happens it is
       // retried quickly instead of holding the run for seconds.
       connect_timeout_ms: 2_000,
-      read_timeout_ms: 10_000,
+      request_timeout: 10,
       retry: { max_retries: 3, initial_delay_ms: 50, multiplier: 2, max_delay_ms: 500, jitter: 0 },
       ...o.enrich,
     },

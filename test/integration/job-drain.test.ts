@@ -45,7 +45,7 @@ test(
       t,
       api,
       [edit(2)],
-      { enrich: { read_timeout_ms: 600_000 }, runtime: { drain_timeout_ms: 100 } },
+      { enrich: { request_timeout: 600 }, runtime: { drain_timeout_ms: 100 } },
       // Stop once the request is out, as a signal would: the run then ends without its outcome.
       {
         onStart: (pipeline) => {
@@ -95,7 +95,7 @@ test(
       api,
       events,
       {
-        enrich: { batch_size: 1, batch_linger_ms: 0, read_timeout_ms: 600_000 },
+        enrich: { batch_size: 1, batch_linger_ms: 0, request_timeout: 600 },
         runtime: { max_in_flight: 2, drain_timeout_ms: 100 },
       },
       {

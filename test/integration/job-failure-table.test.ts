@@ -96,7 +96,7 @@ async function assertEnriched(run: JobRun, requests: number): Promise<void> {
 }
 
 const repeat = (n: number, b: Behaviour): Behaviour[] => Array<Behaviour>(n).fill(b);
-const SHORT_READ_TIMEOUT = { enrich: { read_timeout_ms: 200 } };
+const SHORT_READ_TIMEOUT = { enrich: { request_timeout: 0.2 } };
 
 describe('retried failures: error event after 1 + max_retries requests', () => {
   test('hang (read timeout waiting for headers) → TimeoutError', async (t) => {

@@ -50,10 +50,10 @@ describe('Kafka connector options', () => {
     assert.throws(
       () =>
         readSourceOptions(
-          new OptionReader({ bootstrap_servers: 'b', consumer_group: 'g', start_position: 'middle' }, 'src'),
+          new OptionReader({ bootstrap_servers: 'b', consumer_group: 'g', offsets_initializer: 'middle' }, 'src'),
           ['t'],
         ),
-      configError('src.start_position'),
+      configError('src.offsets_initializer'),
     );
     assert.throws(
       () =>

@@ -122,10 +122,10 @@ describe('KafkaSource on a real broker', { timeout: 180_000 }, () => {
     );
   });
 
-  it('start_position latest skips what was written before a new group joined', async (t) => {
+  it('offsets_initializer latest skips what was written before a new group joined', async (t) => {
     const topic = await createTopic(bootstrap, 1, 'source-latest');
     await kcatProduce(bootstrap, topic, [{ key: 'old', value: 'before' }]);
-    const src = source(t, topic, uniqueName('group'), { start_position: 'latest' });
+    const src = source(t, topic, uniqueName('group'), { offsets_initializer: 'latest' });
     const it1 = iterate(src, recordingListener());
     const pending = pull(it1, (rs) => rs.length === 1);
     // The group must own the partition (its position resolved to the end) before the new record is

@@ -99,6 +99,8 @@ describe('mediawiki fetcher: requests', () => {
       revids: '7',
       rvprop: 'ids|timestamp|content|contentmodel|sha1|size',
       rvslots: '*',
+      // Wikimedia's etiquette for non-interactive clients, the fetcher's default.
+      maxlag: '5',
     });
     assert.equal(request.headers['user-agent'], USER_AGENT);
     assert.equal(request.headers['accept-encoding'], 'gzip');

@@ -2,6 +2,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
+import { section, type ConfigSchema } from '../../core/config-schema.js';
 import type { OptionReader } from '../../core/options.js';
 import type { Sink, SinkRecord } from '../types.js';
 import { endStream, failureOf, watchErrors, writeLine } from './write.js';
@@ -13,8 +14,22 @@ export interface FileSinkOptions {
   append: boolean;
 }
 
+/** The file sink's options, declared (README's reference tables come from it). */
+export const FILE_SINK_OPTIONS: ConfigSchema = section(
+  {
+    path: {
+      type: 'string',
+      minLength: 1,
+      description: 'NDJSON output; `.gz` is compressed; parent folders are created.',
+    },
+    append: { type: 'boolean', default: false, description: 'Append instead of replacing the file.' },
+  },
+  { required: ['path'] },
+);
+
+/** Reads options validated against `FILE_SINK_OPTIONS` (defaults filled in). */
 export function readFileSinkOptions(options: OptionReader): FileSinkOptions {
-  return { path: options.string('path'), append: options.boolean('append', false) };
+  return { path: options.string('path'), append: options.boolean('append') };
 }
 
 /**

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { ConfigError } from '../../core/errors.js';
+import { section, type ConfigSchema } from '../../core/config-schema.js';
 import type { OptionReader } from '../../core/options.js';
 import type { Source, SourceRecord } from '../types.js';
 import { ndjsonRecords } from './lines.js';
@@ -12,6 +13,19 @@ export interface FileSourceOptions {
   /** Longest line assembled; the runtime's `max_record_bytes`. */
   maxRecordBytes: number;
 }
+
+/** The file source's options, declared (README's reference tables come from it). */
+export const FILE_SOURCE_OPTIONS: ConfigSchema = section(
+  {
+    path: {
+      type: 'string',
+      minLength: 1,
+      description:
+        'NDJSON, one event per line; `.gz` is decompressed. Blank lines are skipped; any other line that is not an event becomes an error event.',
+    },
+  },
+  { required: ['path'] },
+);
 
 export function readFileSourceOptions(options: OptionReader): Omit<FileSourceOptions, 'maxRecordBytes'> {
   return { path: options.string('path') };

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { ConfigError } from '../../core/errors.js';
+import { compileConfigSchema, section, type ConfigSchema } from '../../core/config-schema.js';
 import type { OptionReader } from '../../core/options.js';
 import { librdkafkaProperties, messageMaxBytes, RECORD_OVERHEAD_BYTES } from './properties.js';
 
@@ -15,7 +16,7 @@ export interface KafkaSourceConfig {
   readonly topics: readonly string[];
   /** `consumer_group`: required. */
   readonly consumerGroup: string;
-  /** `start_position`: where a group without committed offsets starts; default `earliest`. */
+  /** `offsets_initializer`: where a group without committed offsets starts. */
   readonly startPosition: 'earliest' | 'latest';
   /** `delivery_guarantee`: default `AT_LEAST_ONCE`. */
   readonly deliveryGuarantee: DeliveryGuarantee;
@@ -50,6 +51,92 @@ export interface KafkaSinkConfig {
   readonly maxRecordBytes: number;
 }
 
+const BOOTSTRAP: ConfigSchema = {
+  anyOf: [
+    { type: 'string', minLength: 1 },
+    { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+  ],
+  description: 'A string or a list of `host:port`.',
+};
+
+const DELIVERY: ConfigSchema = {
+  enum: [...DELIVERY_GUARANTEES],
+  default: 'AT_LEAST_ONCE',
+  description: 'Or `EXACTLY_ONCE` (see [Delivery guarantees](#delivery-guarantees-offsets-and-commits)).',
+};
+
+const PROPERTIES = (what: string): ConfigSchema => ({
+  type: 'object',
+  additionalProperties: { type: ['string', 'number', 'boolean'] },
+  default: {},
+  description: `librdkafka ${what} properties (values as strings, numbers or booleans); Java client names are mapped or refused, see below.`,
+});
+
+/** The Kafka source's options, declared (README's reference tables come from it). */
+export const KAFKA_SOURCE_OPTIONS: ConfigSchema = section(
+  {
+    bootstrap_servers: BOOTSTRAP,
+    topics: {
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+      minItems: 1,
+      description:
+        "Topics to read; unset: the input stream's topics (the stream config lists e.g. `eqiad.` and `codfw.` topics; one data centre's job usually reads its own).",
+    },
+    consumer_group: {
+      type: 'string',
+      minLength: 1,
+      description: 'Consumer group; instances with the same group share the partitions.',
+    },
+    offsets_initializer: {
+      enum: ['earliest', 'latest'],
+      default: 'earliest',
+      description: "Where a group without committed offsets starts (eventutilities-python's name).",
+    },
+    delivery_guarantee: DELIVERY,
+    instance_id: {
+      type: 'string',
+      minLength: 1,
+      description:
+        'Under `EXACTLY_ONCE`, the transactional id is `<consumer_group>.<instance_id>`: keep it stable across restarts of one instance (a StatefulSet pod name) and distinct between instances running at the same time. Unset: the host name.',
+    },
+    max_buffered_records: {
+      type: 'integer',
+      minimum: 1,
+      default: 1000,
+      description: 'Records read ahead of the pipeline; fetching pauses while it is full.',
+    },
+    max_buffered_bytes: {
+      type: 'integer',
+      minimum: 1024 * 1024,
+      default: DEFAULT_MAX_BUFFERED_BYTES,
+      description:
+        'Bytes (values and keys) read ahead of the pipeline; fetching pauses while either bound is reached. A record larger than it is still read, alone.',
+    },
+    properties: PROPERTIES('consumer'),
+  },
+  { required: ['bootstrap_servers', 'consumer_group'] },
+);
+
+/** The Kafka sinks' options, declared. */
+export const KAFKA_SINK_OPTIONS: ConfigSchema = section(
+  {
+    bootstrap_servers: BOOTSTRAP,
+    kafka_topic_prefix: {
+      type: 'string',
+      default: '',
+      description:
+        'Topic = prefix + stream name without its `:version`: `eqiad.` gives `eqiad.mediawiki.page_content_change.v1`.',
+    },
+    delivery_guarantee: DELIVERY,
+    properties: PROPERTIES('producer'),
+  },
+  { required: ['bootstrap_servers'] },
+);
+
+const checkSourceOptions = compileConfigSchema(KAFKA_SOURCE_OPTIONS);
+const checkSinkOptions = compileConfigSchema(KAFKA_SINK_OPTIONS);
+
 function bootstrap(options: OptionReader): string {
   return options.stringList('bootstrap_servers').join(',');
 }
@@ -60,11 +147,10 @@ export function streamTopicName(stream: string): string {
   return colon === -1 ? stream : stream.slice(0, colon);
 }
 
-export function readSourceOptions(
-  options: OptionReader,
-  defaultTopics: readonly string[],
-): KafkaSourceConfig {
-  const deliveryGuarantee = options.oneOf('delivery_guarantee', DELIVERY_GUARANTEES, 'AT_LEAST_ONCE');
+/** Checks the source's options against `KAFKA_SOURCE_OPTIONS` (defaults filled in) and reads them. */
+export function readSourceOptions(given: OptionReader, defaultTopics: readonly string[]): KafkaSourceConfig {
+  const options = given.checkedBy(checkSourceOptions);
+  const deliveryGuarantee = options.oneOf('delivery_guarantee', DELIVERY_GUARANTEES);
   const properties = librdkafkaProperties(options.stringMap('properties'), options.key('properties'));
   if (
     deliveryGuarantee === 'EXACTLY_ONCE' &&
@@ -81,24 +167,25 @@ export function readSourceOptions(
     bootstrapServers: bootstrap(options),
     topics: Object.freeze(topics),
     consumerGroup: options.string('consumer_group'),
-    startPosition: options.oneOf('start_position', ['earliest', 'latest'] as const, 'earliest'),
+    startPosition: options.oneOf('offsets_initializer', ['earliest', 'latest'] as const),
     deliveryGuarantee,
     instanceId: options.string('instance_id', hostname()),
-    maxBufferedRecords: options.integer('max_buffered_records', 1000, { min: 1 }),
-    maxBufferedBytes: options.integer('max_buffered_bytes', DEFAULT_MAX_BUFFERED_BYTES, { min: 1024 * 1024 }),
+    maxBufferedRecords: options.integer('max_buffered_records'),
+    maxBufferedBytes: options.integer('max_buffered_bytes'),
     properties: Object.freeze(properties),
   });
 }
 
-export function readSinkOptions(options: OptionReader, stream: string): KafkaSinkConfig {
+/** Checks a sink's options against `KAFKA_SINK_OPTIONS` (defaults filled in) and reads them. */
+export function readSinkOptions(given: OptionReader, stream: string): KafkaSinkConfig {
+  const options = given.checkedBy(checkSinkOptions);
   const propertiesKey = options.key('properties');
   const properties = librdkafkaProperties(options.stringMap('properties'), propertiesKey);
-  // No prefix is written by leaving the key out (OptionReader refuses empty strings).
-  const prefix = options.optionalString('kafka_topic_prefix') ?? '';
+  const prefix = options.has('kafka_topic_prefix') ? options.rawString('kafka_topic_prefix') : '';
   return Object.freeze({
     bootstrapServers: bootstrap(options),
     topic: prefix + streamTopicName(stream),
-    deliveryGuarantee: options.oneOf('delivery_guarantee', DELIVERY_GUARANTEES, 'AT_LEAST_ONCE'),
+    deliveryGuarantee: options.oneOf('delivery_guarantee', DELIVERY_GUARANTEES),
     properties: Object.freeze(properties),
     maxRecordBytes: messageMaxBytes(properties, propertiesKey) - RECORD_OVERHEAD_BYTES,
   });

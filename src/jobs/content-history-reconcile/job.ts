@@ -1,5 +1,5 @@
 import { defineJob } from '../contract.js';
-import { readEnrichSection, type EnrichConfig } from '../page-content-change/config.js';
+import { ENRICH_SCHEMA, resolveEnrichSection, type EnrichConfig } from '../page-content-change/config.js';
 import { createEnrichmentJob } from '../page-content-change/job.js';
 
 /**
@@ -14,7 +14,7 @@ export const contentHistoryReconcile = defineJob<EnrichConfig>({
   name: 'content-history-reconcile',
   description:
     "mediawiki.content_history_reconcile events in (page_change-shaped, from a reconciliation batch), the same events with each revision's content out, as page-content-change enriches them",
-  section: { key: 'enrich', read: readEnrichSection },
+  section: { key: 'enrich', schema: ENRICH_SCHEMA, resolve: resolveEnrichSection },
   userAgent: (enrich) => enrich.userAgent,
   create: createEnrichmentJob,
 });

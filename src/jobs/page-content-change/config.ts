@@ -1,71 +1,223 @@
 import { ConfigError } from '../../core/errors.js';
-import type { OptionReader } from '../../core/options.js';
-import type { MediaWikiClientOptions } from '../../mediawiki/options.js';
+import { section, type ConfigSchema } from '../../core/config-schema.js';
+import {
+  DEFAULT_MEDIAWIKI_OPTIONS as D,
+  MEDIAWIKI_OPTION_BOUNDS as B,
+  REVIDS_LIMIT,
+  type MediaWikiClientOptions,
+} from '../../mediawiki/options.js';
 
 /**
- * The `enrich` section resolved: the Action API fetcher's options (defaults documented there and in
- * README), but for the routes, which come from `stream_manager.http_client_routes`.
+ * The `enrich` section resolved: the Action API fetcher's options, but for the routes, which come
+ * from `stream_manager.http_client_routes`.
  */
 export interface EnrichConfig extends Omit<MediaWikiClientOptions, 'httpRoutes' | 'allowedDomains'> {
   /** Undefined: the default Wikimedia project domains. */
   readonly allowedDomains: readonly string[] | undefined;
+  /** A PEM file of the CAs trusted for HTTPS to the Action API; undefined: Node's bundled CAs. */
+  readonly caBundlePath: string | undefined;
+  /** Content above this many bytes (all slots) is an error event, without building the output. */
+  readonly maxContentBytes: number | undefined;
 }
 
-export const DEFAULT_USER_AGENT =
-  'mediawiki-event-enrichment/0.1 (page content change enrichment; configure enrich.user_agent with a contact address)';
+const integer = (bounds: readonly [number, number], fallback: number, description: string): ConfigSchema => ({
+  type: 'integer',
+  minimum: bounds[0],
+  maximum: bounds[1],
+  default: fallback,
+  description,
+});
 
-const MIB = 1024 * 1024;
+/** The `enrich` section, declared: types, defaults, bounds and descriptions. */
+export const ENRICH_SCHEMA: ConfigSchema = section(
+  {
+    mediawiki_api_endpoint_template: {
+      type: 'string',
+      pattern: '^https?://',
+      description:
+        "Action API endpoint. With `{domain}` it is replaced by the event's `meta.domain`; without it the endpoint is fixed and the wiki is chosen by the `Host` header (`meta.domain`), as behind WMF's local API proxy.",
+    },
+    allowed_domains: {
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+      description:
+        'Domain patterns (`*.wikipedia.org`, exact names) the service may call; unset: the Wikimedia projects. An event for any other domain becomes a `DomainNotAllowedError` error event and no request is made: routing by a field of the input is otherwise an SSRF hole.',
+    },
+    user_agent: {
+      type: 'string',
+      default: D.userAgent,
+      description:
+        "Descriptive User-Agent with contact information (required by Wikimedia's policy); printable ASCII.",
+    },
+    maxlag: {
+      type: ['integer', 'null'],
+      minimum: B.maxlag[0],
+      maximum: B.maxlag[1],
+      default: D.maxlag,
+      description:
+        '`maxlag` parameter sent with every request; `null` sends none. A maxlag answer is retried after its `Retry-After`.',
+    },
+    batch_size: integer(
+      B.batchSize,
+      D.batchSize,
+      `Revisions per request (one wiki per request). At most ${REVIDS_LIMIT}, or ${B.batchSize[1]} with \`api_high_limits\`.`,
+    ),
+    batch_linger_ms: integer(B.lingerMs, D.lingerMs, 'How long an open batch waits for more revisions.'),
+    api_high_limits: {
+      type: 'boolean',
+      default: D.apiHighLimits,
+      description: 'The API session has the `apihighlimits` right.',
+    },
+    max_concurrent_requests: integer(
+      B.maxConcurrentRequests,
+      D.maxConcurrentRequests,
+      'Global budget of requests in flight, across wikis (keep-alive connection pool).',
+    ),
+    connect_timeout_ms: integer(B.connectTimeoutMs, D.connectTimeoutMs, 'Connect timeout.'),
+    request_timeout: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      maximum: B.readTimeoutMs[1] / 1000,
+      default: D.readTimeoutMs / 1000,
+      description:
+        "Seconds allowed for the response headers, and again for the body (eventutilities-python's `request_timeout`).",
+    },
+    max_response_bytes: integer(
+      B.maxResponseBytes,
+      D.maxResponseBytes,
+      'Largest Action API answer, counted after decompression; a larger one fails its revisions with `ResponseFormatError` (see [Security and limits](#security-and-limits)).',
+    ),
+    max_content_size: {
+      type: 'integer',
+      minimum: 1,
+      description:
+        "Largest revision content in bytes (all slots together); larger content becomes a `ContentTooLargeError` error event without the output being built. Unset: no limit but the sink's. WMF's HTML job uses 58720256.",
+    },
+    ssl_ca_bundle_path: {
+      type: 'string',
+      minLength: 1,
+      description:
+        "PEM file of the certificate authorities trusted for HTTPS to the Action API (replacing Node's bundled ones); read at start.",
+    },
+    retry: section(
+      {
+        max_retries: integer(
+          B['retry.maxRetries'],
+          D.retry.maxRetries,
+          'Retries per revision after the first attempt.',
+        ),
+        initial_delay_ms: integer(
+          B['retry.initialDelayMs'],
+          D.retry.initialDelayMs,
+          'First backoff; then × `multiplier`, capped by `max_delay_ms`, ± `jitter`.',
+        ),
+        multiplier: {
+          type: 'number',
+          minimum: B['retry.multiplier'][0],
+          maximum: B['retry.multiplier'][1],
+          default: D.retry.multiplier,
+          description: 'Growth of the backoff per retry.',
+        },
+        max_delay_ms: integer(B['retry.maxDelayMs'], D.retry.maxDelayMs, 'Largest backoff, before jitter.'),
+        jitter: {
+          type: 'number',
+          minimum: B['retry.jitter'][0],
+          maximum: B['retry.jitter'][1],
+          default: D.retry.jitter,
+          description: 'Relative jitter (0.2: ±20 %).',
+        },
+        retry_after_cap_ms: integer(
+          B['retry.retryAfterCapMs'],
+          D.retry.retryAfterCapMs,
+          'Longest `Retry-After` honoured.',
+        ),
+        recent_event_window_ms: integer(
+          B['retry.recentEventWindowMs'],
+          D.retry.recentEventWindowMs,
+          "A missing revision (`badrevids`) is retried only while the event's `meta.dt` (ingestion time, not `dt`) is this recent: replicas may not have it yet.",
+        ),
+      },
+      { default: {} },
+    ),
+  },
+  { required: ['mediawiki_api_endpoint_template'] },
+);
+
+type Validated = {
+  mediawiki_api_endpoint_template: string;
+  allowed_domains?: string[];
+  user_agent: string;
+  maxlag: number | null;
+  batch_size: number;
+  batch_linger_ms: number;
+  api_high_limits: boolean;
+  max_concurrent_requests: number;
+  connect_timeout_ms: number;
+  request_timeout: number;
+  max_response_bytes: number;
+  max_content_size?: number;
+  ssl_ca_bundle_path?: string;
+  retry: Record<
+    | 'max_retries'
+    | 'initial_delay_ms'
+    | 'multiplier'
+    | 'max_delay_ms'
+    | 'jitter'
+    | 'retry_after_cap_ms'
+    | 'recent_event_window_ms',
+    number
+  >;
+};
 
 /**
- * A value sent as an HTTP header: visible ASCII and spaces only. CR or LF would split the header
- * (undici refuses it, but only at the first request, after the output files were opened), and
- * non-ASCII is not portable in headers.
+ * A value sent as an HTTP header: visible ASCII and spaces, not at either end. CR or LF would split
+ * the header (undici refuses it, but only at the first request, after the output files were opened),
+ * and non-ASCII is not portable in headers.
  */
-function headerValue(reader: OptionReader, name: string, fallback: string): string {
-  const value = reader.string(name, fallback);
+function checkHeaderValue(key: string, value: string): void {
   const bad = /[^\x20-\x7e]/.exec(value);
   if (bad) {
     throw new ConfigError(
-      reader.key(name),
+      key,
       `must be printable ASCII; found ${JSON.stringify(bad[0])} at position ${bad.index}`,
     );
   }
   if (value.trim() !== value || value.trim() === '') {
-    throw new ConfigError(reader.key(name), 'must not be blank or start or end with a space');
+    throw new ConfigError(key, 'must not be blank or start or end with a space');
   }
-  return value;
 }
 
-/** Reads the `enrich` section of the enrichment jobs. */
-export function readEnrichSection(en: OptionReader): EnrichConfig {
-  const endpointTemplate = en.string('mediawiki_api_endpoint_template');
-  if (!/^https?:\/\//.test(endpointTemplate)) {
-    throw new ConfigError(en.key('mediawiki_api_endpoint_template'), 'must be an http:// or https:// URL');
+/** The validated `enrich` section (defaults filled in) as the fetcher's options. */
+export function resolveEnrichSection(raw: Record<string, unknown>, key = 'enrich'): EnrichConfig {
+  const en = raw as Validated;
+  // Without the apihighlimits right MediaWiki refuses more than 50 revids ("toomanyvalues").
+  if (!en.api_high_limits && en.batch_size > REVIDS_LIMIT) {
+    throw new ConfigError(`${key}.batch_size`, `must be <= ${REVIDS_LIMIT} (up to 500 with api_high_limits)`);
   }
-  const retry = en.child('retry');
-  const apiHighLimits = en.boolean('api_high_limits', false);
+  checkHeaderValue(`${key}.user_agent`, en.user_agent);
+  const r = en.retry;
   return Object.freeze({
-    endpointTemplate,
-    allowedDomains: en.has('allowed_domains') ? en.stringList('allowed_domains') : undefined,
-    userAgent: headerValue(en, 'user_agent', DEFAULT_USER_AGENT),
-    // Wikimedia's API etiquette asks non-interactive clients for maxlag=5; null sends none.
-    maxlag: en.has('maxlag') ? en.integer('maxlag') : en.isNull('maxlag') ? undefined : 5,
-    apiHighLimits,
-    // Without the apihighlimits right MediaWiki refuses more than 50 revids ("toomanyvalues").
-    batchSize: en.integer('batch_size', 50, { min: 1, max: apiHighLimits ? 500 : 50 }),
-    lingerMs: en.integer('batch_linger_ms', 5, { min: 0, max: 10_000 }),
-    maxConcurrentRequests: en.integer('max_concurrent_requests', 8, { min: 1, max: 1024 }),
-    connectTimeoutMs: en.integer('connect_timeout_ms', 5_000, { min: 1 }),
-    readTimeoutMs: en.integer('read_timeout_ms', 30_000, { min: 1 }),
-    maxResponseBytes: en.integer('max_response_bytes', 64 * MIB, { min: 64 * 1024, max: 512 * MIB }),
+    endpointTemplate: en.mediawiki_api_endpoint_template,
+    allowedDomains: en.allowed_domains,
+    userAgent: en.user_agent,
+    maxlag: en.maxlag,
+    batchSize: en.batch_size,
+    lingerMs: en.batch_linger_ms,
+    apiHighLimits: en.api_high_limits,
+    maxConcurrentRequests: en.max_concurrent_requests,
+    connectTimeoutMs: en.connect_timeout_ms,
+    readTimeoutMs: Math.max(1, Math.round(en.request_timeout * 1000)),
+    maxResponseBytes: en.max_response_bytes,
+    maxContentBytes: en.max_content_size,
+    caBundlePath: en.ssl_ca_bundle_path,
     retry: Object.freeze({
-      maxRetries: retry.integer('max_retries', 3, { min: 0, max: 100 }),
-      initialDelayMs: retry.integer('initial_delay_ms', 1_000, { min: 0 }),
-      multiplier: retry.number('multiplier', 2, { min: 1 }),
-      maxDelayMs: retry.integer('max_delay_ms', 8_000, { min: 0 }),
-      jitter: retry.number('jitter', 0.2, { min: 0, max: 1 }),
-      retryAfterCapMs: retry.integer('retry_after_cap_ms', 30_000, { min: 0 }),
-      recentEventWindowMs: retry.integer('recent_event_window_ms', 10_000, { min: 0 }),
+      maxRetries: r.max_retries,
+      initialDelayMs: r.initial_delay_ms,
+      multiplier: r.multiplier,
+      maxDelayMs: r.max_delay_ms,
+      jitter: r.jitter,
+      retryAfterCapMs: r.retry_after_cap_ms,
+      recentEventWindowMs: r.recent_event_window_ms,
     }),
   });
 }
@@ -82,7 +234,7 @@ const ENRICH_KEYS: Readonly<Record<string, string>> = {
   apiHighLimits: 'enrich.api_high_limits',
   maxConcurrentRequests: 'enrich.max_concurrent_requests',
   connectTimeoutMs: 'enrich.connect_timeout_ms',
-  readTimeoutMs: 'enrich.read_timeout_ms',
+  readTimeoutMs: 'enrich.request_timeout',
   maxResponseBytes: 'enrich.max_response_bytes',
   'retry.maxRetries': 'enrich.retry.max_retries',
   'retry.initialDelayMs': 'enrich.retry.initial_delay_ms',

@@ -13,7 +13,7 @@ import type { Metrics } from '../../core/metrics.js';
 import { rawEventHead } from '../../core/record-head.js';
 import { firstInvalidUtf8Offset } from '../../core/utf8.js';
 import type { Validate } from '../../core/validator.js';
-import type { RevisionFetcher } from '../../mediawiki/types.js';
+import type { RevisionContent, RevisionFetcher } from '../../mediawiki/types.js';
 import { canonicalWikiDomain } from '../../mediawiki/wiki-domain.js';
 import type { Handled, Outcome, RecordHandler } from '../contract.js';
 import { ENRICHED_KINDS, enrichEvent } from './enrich.js';
@@ -30,6 +30,8 @@ export interface HandlerOptions {
   isAllowedDomain: (domain: string) => boolean;
   /** Bounds checked before an input is parsed. */
   limits: InputLimits;
+  /** `enrich.max_content_size`: larger revision content is an error event; undefined: no limit. */
+  maxContentBytes?: number | undefined;
   metrics: Metrics;
   logger: Logger;
   now?: () => Date;
@@ -170,6 +172,7 @@ export class PageContentChangeHandler implements RecordHandler {
       revId: revision.rev_id as number,
       ingestedAtMs: Number.isFinite(ingestedAtMs) ? ingestedAtMs : (record.timestamp ?? this.now().getTime()),
     });
+    this.checkContentSize(content);
     const enriched = enrichEvent(event, content);
     if (enriched.hiddenSlots > 0) {
       options.metrics.count('hidden_content', { reason: 'texthidden' }, enriched.hiddenSlots);
@@ -180,6 +183,23 @@ export class PageContentChangeHandler implements RecordHandler {
 
   private passed(event: Record<string, unknown>, reason: 'delete' | 'hidden', key: EventKey): Outcome {
     return { kind: 'passed', reason, output: this.toOutput(event, key) };
+  }
+
+  /** Content over `max_content_size` fails before the output (several times its size) is built. */
+  private checkContentSize(content: RevisionContent): void {
+    const limit = this.options.maxContentBytes;
+    if (limit === undefined) return;
+    let bytes = 0;
+    for (const slot of Object.values(content.slots)) {
+      if (slot.content !== undefined) bytes += Buffer.byteLength(slot.content);
+    }
+    if (bytes > limit) {
+      throw new EnrichmentError(
+        'ContentTooLargeError',
+        `revision ${content.revId} has ${bytes} bytes of content, over enrich.max_content_size (${limit})`,
+        { details: { bytes, limit, rev_id: content.revId } },
+      );
+    }
   }
 
   /** Job-specific counts for the run's summary. */

@@ -1,10 +1,11 @@
+import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../../core/errors.js';
 import { compileProjection } from '../../core/event.js';
 import { schemaUriFor } from '../../core/stream-config.js';
 import { compileDomainAllowlist, DEFAULT_ALLOWED_DOMAINS } from '../../mediawiki/domain-allowlist.js';
 import { createRevisionFetcher } from '../../mediawiki/fetcher.js';
 import { defineJob, type JobInstance, type JobParts } from '../contract.js';
-import { readEnrichSection, withConfigKey, type EnrichConfig } from './config.js';
+import { ENRICH_SCHEMA, resolveEnrichSection, withConfigKey, type EnrichConfig } from './config.js';
 import { PageContentChangeHandler } from './handler.js';
 import { UnavailableSchemas } from './input.js';
 
@@ -33,11 +34,17 @@ export async function createEnrichmentJob(parts: JobParts, enrich: EnrichConfig)
   const idOf = (schema: { $id?: unknown }, uri: string) =>
     typeof schema.$id === 'string' ? schema.$id : uri;
   const allowedDomains = enrich.allowedDomains ?? DEFAULT_ALLOWED_DOMAINS;
+  const caCertificates = await readCaBundle(enrich.caBundlePath);
   let fetcher;
   let isAllowedDomain;
   try {
     fetcher = createRevisionFetcher(
-      { ...enrich, httpRoutes: parts.httpRoutes, allowedDomains },
+      {
+        ...enrich,
+        httpRoutes: parts.httpRoutes,
+        allowedDomains,
+        ...(caCertificates ? { caCertificates } : {}),
+      },
       { metrics, logger },
     );
     isAllowedDomain = compileDomainAllowlist([...allowedDomains], 'allowedDomains');
@@ -74,17 +81,33 @@ export async function createEnrichmentJob(parts: JobParts, enrich: EnrichConfig)
     fetcher,
     isAllowedDomain,
     limits: parts.limits,
+    maxContentBytes: enrich.maxContentBytes,
     metrics,
     logger,
   });
   return { handler, counts: () => handler.counts(), close: () => fetcher.close() };
 }
 
+/** `enrich.ssl_ca_bundle_path`, read at start: a missing or empty file is a configuration error. */
+async function readCaBundle(path: string | undefined): Promise<string | undefined> {
+  if (path === undefined) return undefined;
+  let pem: string;
+  try {
+    pem = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError('enrich.ssl_ca_bundle_path', `cannot read ${path}: ${(err as Error).message}`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new ConfigError('enrich.ssl_ca_bundle_path', `${path} holds no PEM certificate`);
+  }
+  return pem;
+}
+
 export const pageContentChange = defineJob<EnrichConfig>({
   name: 'page-content-change',
   description:
     "mediawiki.page_change events in, mediawiki.page_content_change events out, with each revision's content fetched from the MediaWiki Action API",
-  section: { key: 'enrich', read: readEnrichSection },
+  section: { key: 'enrich', schema: ENRICH_SCHEMA, resolve: resolveEnrichSection },
   userAgent: (enrich) => enrich.userAgent,
   create: createEnrichmentJob,
 });

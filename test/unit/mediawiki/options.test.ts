@@ -25,7 +25,7 @@ describe('resolveMediaWikiOptions', () => {
     assert.equal(options.maxConcurrentRequests, 8);
     assert.equal(options.connectTimeoutMs, 5000);
     assert.equal(options.readTimeoutMs, 30_000);
-    assert.equal(options.maxlag, undefined);
+    assert.equal(options.maxlag, 5);
     assert.deepEqual(options.retry, DEFAULT_RETRY_POLICY);
     assert.deepEqual(options.allowedDomains, DEFAULT_MEDIAWIKI_OPTIONS.allowedDomains);
     assert.ok(Object.isFrozen(options));
