@@ -5,25 +5,23 @@
  * standard error, nothing committed past what was written, and no uncaught exception.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, test, type TestContext } from 'node:test';
-import { BIN, ensureBuilt, logLines, parseSummaryLine, REPO_ROOT } from '../helpers/cli.js';
-import { pageChangeEvent } from '../helpers/events.js';
 import {
-  assertValidOutput,
-  inputLines,
-  jobConfig,
-  jobPaths,
-  readLines,
-  startApi,
-  tempDir,
-  type Json,
-} from '../helpers/job-harness.js';
-import type { MisbehavingApi } from '../helpers/misbehaving-api.js';
+  ensureBuilt,
+  logLines,
+  pageContentChange,
+  parseSummaryLine,
+  runCli,
+  spawnCli,
+  viaShell,
+  writeCliJob,
+} from '../helpers/cli.js';
+import { pageChangeEvent } from '../helpers/events.js';
+import { assertValidOutput, readLines, startApi, type Json } from '../helpers/job-harness.js';
 
 before(() => ensureBuilt());
 
@@ -37,7 +35,11 @@ const edit = (revId: number) =>
     revision: { rev_id: revId, content_slots: { main: { origin_rev_id: revId } } },
   });
 
-async function apiWithEvents(t: TestContext): Promise<{ api: MisbehavingApi; events: Json[] }> {
+/**
+ * The test API with EVENTS revisions, and the input file of their edits with a config (debug logs,
+ * so that commits show) with the given sink bindings.
+ */
+async function prepare(t: TestContext, overrides: Json) {
   const api = await startApi(t);
   const events: Json[] = [];
   for (let i = 0; i < EVENTS; i++) {
@@ -50,51 +52,17 @@ async function apiWithEvents(t: TestContext): Promise<{ api: MisbehavingApi; eve
     });
     events.push(edit(revId));
   }
-  return { api, events };
-}
-
-/** Input file and config (debug logs, so that commits show) with the given sink bindings. */
-async function prepare(t: TestContext, api: MisbehavingApi, events: Json[], overrides: Json) {
-  const dir = await tempDir(t, 'cli-sinks-');
-  const paths = jobPaths(dir);
-  await writeFile(
-    paths.input,
-    inputLines(events)
-      .map((l) => `${l}\n`)
-      .join(''),
+  const files = await writeCliJob(
+    t,
+    events,
+    api.url,
+    { runtime: { log_level: 'debug' }, ...overrides },
+    'cli-sinks-',
   );
-  const config = join(dir, 'config.yaml');
-  const document = jobConfig(paths, api.url, { runtime: { log_level: 'debug' }, ...overrides });
-  await writeFile(config, JSON.stringify(document, null, 2));
-  return { dir, paths, config };
+  return { api, ...files };
 }
 
 const toStdout = { stream_manager: { sink: { connector: 'stdout', options: undefined } } };
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
-}
-
-/**
- * Runs `script` in bash with $NODE, $BIN and $CONFIG set; `exec` in the script makes the CLI the
- * process whose exit code is returned. Killed by its pid when the test ends, if still running.
- */
-async function runBash(t: TestContext, script: string, env: Record<string, string>): Promise<Exit> {
-  const child = spawn('bash', ['-c', script], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, NODE: process.execPath, BIN, ...env },
-  });
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
-  return { code, signal, stderr };
-}
 
 /**
  * Standard error holds only the JSON logs, the summary line and, for a configuration error, its
@@ -138,24 +106,13 @@ describe('mw-enrich with a sink that cannot write', () => {
     'stdout into a reader that goes away (EPIPE): exit 1, the summary, nothing committed past what was written',
     { timeout: 120_000 },
     async (t) => {
-      const { api, events } = await apiWithEvents(t);
-      const { config, paths } = await prepare(t, api, events, toStdout);
-      const child = spawn(process.execPath, [BIN, 'page-content-change', '--config', config], {
-        cwd: REPO_ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      t.after(() => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      });
-      let stderr = '';
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      let received = '';
-      child.stdout.setEncoding('utf8');
+      const { config, paths } = await prepare(t, toStdout);
+      const cli = spawnCli(t, pageContentChange(config));
       // Read the first chunk, then close the reading end of the pipe.
-      const [first] = (await once(child.stdout, 'data')) as [string];
-      received += first;
-      child.stdout.destroy();
-      const [code] = (await once(child, 'close')) as [number | null];
+      const [received] = (await once(cli.child.stdout!, 'data')) as [string];
+      cli.child.stdout!.destroy();
+      const { code } = await cli.exited;
+      const stderr = cli.stderr();
 
       assert.equal(code, 1, stderr);
       assertNoCrash(stderr);
@@ -177,15 +134,13 @@ describe('mw-enrich with a sink that cannot write', () => {
     'stdout into `head -1`: exit 1 and the summary, no stack trace, no hang',
     { timeout: 120_000 },
     async (t) => {
-      const { api, events } = await apiWithEvents(t);
-      const { dir, config } = await prepare(t, api, events, toStdout);
+      const { dir, config } = await prepare(t, toStdout);
       const headOut = join(dir, 'head.out');
       const exitFile = join(dir, 'exit');
-      const run = await runBash(
-        t,
-        '"$NODE" "$BIN" page-content-change --config "$CONFIG" | head -1 > "$HEAD_OUT"; echo "${PIPESTATUS[0]}" > "$EXIT_FILE"',
-        { CONFIG: config, HEAD_OUT: headOut, EXIT_FILE: exitFile },
-      );
+      const run = await runCli(t, pageContentChange(config), {
+        via: viaShell('"$@" | head -1 > "$HEAD_OUT"; echo "${PIPESTATUS[0]}" > "$EXIT_FILE"'),
+        env: { HEAD_OUT: headOut, EXIT_FILE: exitFile },
+      });
       assert.equal(run.code, 0, 'bash itself');
       assert.equal((await readFile(exitFile, 'utf8')).trim(), '1', run.stderr);
       assertNoCrash(run.stderr);
@@ -203,11 +158,8 @@ describe('mw-enrich with a sink that cannot write', () => {
     'stdout into /dev/full (ENOSPC): exit 1 and the summary, nothing committed',
     { timeout: 120_000 },
     async (t) => {
-      const { api, events } = await apiWithEvents(t);
-      const { config, paths } = await prepare(t, api, events, toStdout);
-      const run = await runBash(t, 'exec "$NODE" "$BIN" page-content-change --config "$CONFIG" > /dev/full', {
-        CONFIG: config,
-      });
+      const { config, paths } = await prepare(t, toStdout);
+      const run = await runCli(t, pageContentChange(config), { via: viaShell('exec "$@" > /dev/full') });
       assert.equal(run.code, 1, run.stderr);
       assertNoCrash(run.stderr);
       const counts = assertFailureSummary(run.stderr, /ENOSPC/);
@@ -221,11 +173,8 @@ describe('mw-enrich with a sink that cannot write', () => {
     'stdout closed before the start: exit 2 naming stream_manager.sink.connector, no record read',
     { timeout: 120_000 },
     async (t) => {
-      const { api, events } = await apiWithEvents(t);
-      const { config, paths } = await prepare(t, api, events, toStdout);
-      const run = await runBash(t, 'exec "$NODE" "$BIN" page-content-change --config "$CONFIG" >&-', {
-        CONFIG: config,
-      });
+      const { api, config, paths } = await prepare(t, toStdout);
+      const run = await runCli(t, pageContentChange(config), { via: viaShell('exec "$@" >&-') });
       assert.equal(run.code, 2, run.stderr);
       assertNoCrash(run.stderr);
       assert.match(
@@ -239,11 +188,8 @@ describe('mw-enrich with a sink that cannot write', () => {
   );
 
   test('stdout into /dev/null on purpose is a normal run', { timeout: 120_000 }, async (t) => {
-    const { api, events } = await apiWithEvents(t);
-    const { config } = await prepare(t, api, events, toStdout);
-    const run = await runBash(t, 'exec "$NODE" "$BIN" page-content-change --config "$CONFIG" > /dev/null', {
-      CONFIG: config,
-    });
+    const { config } = await prepare(t, toStdout);
+    const run = await runCli(t, pageContentChange(config), { via: viaShell('exec "$@" > /dev/null') });
     assert.equal(run.code, 0, run.stderr);
     assert.equal(
       parseSummaryLine(run.stderr)?.line,
@@ -255,13 +201,10 @@ describe('mw-enrich with a sink that cannot write', () => {
     'a file sink on /dev/full: exit 1 and the summary, nothing committed, no stack trace',
     { timeout: 120_000 },
     async (t) => {
-      const { api, events } = await apiWithEvents(t);
-      const { config, paths } = await prepare(t, api, events, {
+      const { config, paths } = await prepare(t, {
         stream_manager: { sink: { options: { path: '/dev/full' } } },
       });
-      const run = await runBash(t, 'exec "$NODE" "$BIN" page-content-change --config "$CONFIG"', {
-        CONFIG: config,
-      });
+      const run = await runCli(t, pageContentChange(config), { stdout: 'ignore' });
       assert.equal(run.code, 1, run.stderr);
       assertNoCrash(run.stderr);
       const counts = assertFailureSummary(run.stderr, /ENOSPC/);

@@ -3,24 +3,24 @@
  * SIGTERM in the middle of a run, and the quick start.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { ensureBuilt, logLines, parseSummaryLine, REPO_ROOT, runCli, spawnCli } from '../helpers/cli.js';
-import { pageChangeEvent } from '../helpers/events.js';
 import {
-  inputLines,
-  jobConfig,
-  jobPaths,
-  readLines,
-  startApi,
-  tempDir,
-  type Json,
-} from '../helpers/job-harness.js';
+  ensureBuilt,
+  logLines,
+  pageContentChange,
+  parseSummaryLine,
+  REPO_ROOT,
+  runCli,
+  runCommand,
+  spawnCli,
+  writeCliJob,
+} from '../helpers/cli.js';
+import { pageChangeEvent } from '../helpers/events.js';
+import { readLines, startApi, tempDir, type Json } from '../helpers/job-harness.js';
+import { waitUntil } from '../helpers/wait.js';
 
 before(() => ensureBuilt());
 
@@ -31,26 +31,6 @@ const edit = (revId: number, pageId = 1, overrides: Json = {}) =>
     revision: { rev_id: revId, content_slots: { main: { origin_rev_id: revId } } },
     ...overrides,
   });
-
-/** Writes the inputs and a config file (JSON is YAML) into a temp folder; returns the paths. */
-async function prepare(
-  t: Parameters<typeof tempDir>[0],
-  input: ReadonlyArray<Json | string>,
-  endpoint: string,
-  overrides: Json = {},
-) {
-  const dir = await tempDir(t, 'cli-');
-  const paths = jobPaths(dir);
-  await writeFile(
-    paths.input,
-    inputLines(input)
-      .map((l) => `${l}\n`)
-      .join(''),
-  );
-  const config = join(dir, 'config.yaml');
-  await writeFile(config, JSON.stringify(jobConfig(paths, endpoint, overrides), null, 2));
-  return { dir, paths, config };
-}
 
 /** The positions of `partition` the job committed, in order, from its debug log (`committed`). */
 function committedPositions(stderr: string, partition: string): number[] {
@@ -80,13 +60,13 @@ describe('mw-enrich page-content-change', () => {
     ];
     // The base config points at an API that fails everything; a second --config overrides it.
     const wrong = await startApi(t, { fallback: { kind: 'status', status: 404 } });
-    const { dir, paths, config } = await prepare(t, input, wrong.url, {
+    const { dir, paths, config } = await writeCliJob(t, input, wrong.url, {
       runtime: { log_level: 'info' },
     });
     const local = join(dir, 'local.yaml');
     await writeFile(local, `enrich:\n  mediawiki_api_endpoint_template: ${api.url}\n`);
 
-    const run = await runCli(t, ['page-content-change', '--config', config, '--config', local]);
+    const run = await runCli(t, pageContentChange(config, local));
 
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, '', 'events go to the files, logs to stderr');
@@ -132,10 +112,10 @@ describe('mw-enrich page-content-change', () => {
 
   test('a wrong value (enrich.batch_size: 51) → exit 2 and a message naming the key', async (t) => {
     const api = await startApi(t);
-    const { config, paths } = await prepare(t, [edit(1)], api.url, {
+    const { config, paths } = await writeCliJob(t, [edit(1)], api.url, {
       enrich: { batch_size: 51 },
     });
-    const run = await runCli(t, ['page-content-change', '--config', config]);
+    const run = await runCli(t, pageContentChange(config));
     assert.equal(run.code, 2);
     assert.equal(api.requests.length, 0, 'a bad configuration makes no request');
     assert.match(run.stderr, /configuration error: enrich\.batch_size: must be <= 50/);
@@ -145,37 +125,34 @@ describe('mw-enrich page-content-change', () => {
 
   test('an unknown key → exit 2 and a message naming it', async (t) => {
     const api = await startApi(t);
-    const { config } = await prepare(t, [edit(1)], api.url, {
+    const { config } = await writeCliJob(t, [edit(1)], api.url, {
       enrich: { batch_sise: 10 },
     });
-    const run = await runCli(t, ['page-content-change', '--config', config]);
+    const run = await runCli(t, pageContentChange(config));
     assert.equal(run.code, 2);
     assert.equal(api.requests.length, 0, 'a bad configuration makes no request');
     assert.match(run.stderr, /configuration error: enrich\.batch_sise: unknown key/);
   });
 
-  test(
-    'an unknown key leaves the output of an earlier run as it was',
-    async (t) => {
-      const api = await startApi(t);
-      const { config, paths } = await prepare(t, [edit(1)], api.url, { enrich: { batch_sise: 10 } });
-      await mkdir(dirname(paths.output), { recursive: true });
-      await writeFile(paths.output, 'earlier output\n');
-      const run = await runCli(t, ['page-content-change', '--config', config]);
-      assert.equal(run.code, 2);
-      assert.deepEqual(
-        await readLines(paths.output),
-        ['earlier output'],
-        'a typo must not truncate the output',
-      );
-      assert.equal(existsSync(paths.errors), false, 'no error sink file was created');
-    },
-  );
+  test('an unknown key leaves the output of an earlier run as it was', async (t) => {
+    const api = await startApi(t);
+    const { config, paths } = await writeCliJob(t, [edit(1)], api.url, { enrich: { batch_sise: 10 } });
+    await mkdir(dirname(paths.output), { recursive: true });
+    await writeFile(paths.output, 'earlier output\n');
+    const run = await runCli(t, pageContentChange(config));
+    assert.equal(run.code, 2);
+    assert.deepEqual(
+      await readLines(paths.output),
+      ['earlier output'],
+      'a typo must not truncate the output',
+    );
+    assert.equal(existsSync(paths.errors), false, 'no error sink file was created');
+  });
 
   test('a missing config file → exit 2 and a message naming it', async (t) => {
     const dir = await tempDir(t, 'cli-');
     const missing = join(dir, 'does-not-exist.yaml');
-    const run = await runCli(t, ['page-content-change', '--config', missing]);
+    const run = await runCli(t, pageContentChange(missing));
     assert.equal(run.code, 2);
     assert.ok(run.stderr.includes(`--config: cannot read ${missing}`), run.stderr);
   });
@@ -199,18 +176,18 @@ describe('mw-enrich page-content-change', () => {
         events.push(edit(revId, i % 30));
       }
       // Debug logs carry every commit's positions; a small window keeps the drain short.
-      const { paths, config } = await prepare(t, events, api.url, {
+      const { paths, config } = await writeCliJob(t, events, api.url, {
         enrich: { batch_size: 5, batch_linger_ms: 2 },
         runtime: { log_level: 'debug', max_in_flight: 200, commit_interval_ms: 100 },
       });
-      const cli = spawnCli(t, ['page-content-change', '--config', config]);
+      const cli = spawnCli(t, pageContentChange(config));
       // Signal once a few hundred outputs are out: the run is well under way and far from done.
-      while ((await readLines(paths.output)).length < 300) {
-        assert.equal(cli.child.exitCode, null, `the CLI ended before the signal:\n${cli.stderr()}`);
-        await sleep(20);
-      }
-      cli.child.kill('SIGTERM');
-      const { code, signal } = await cli.exited;
+      await waitUntil('300 outputs', async () => (await readLines(paths.output)).length >= 300, {
+        timeoutMs: 100_000,
+        intervalMs: 20,
+        watch: [cli],
+      });
+      const { code, signal } = await cli.stop();
       assert.equal(signal, null);
       assert.equal(code, 0, cli.stderr());
 
@@ -270,19 +247,23 @@ describe('mw-enrich page-content-change', () => {
         });
         events.push(edit(revOf(line), page));
       }
-      const { paths, config } = await prepare(t, events, api.url, {
+      const { paths, config } = await writeCliJob(t, events, api.url, {
         enrich: { batch_size: 1, batch_linger_ms: 0, request_timeout: 600 },
         runtime: { log_level: 'debug', max_in_flight: 100, drain_timeout_ms: 300 },
       });
-      const cli = spawnCli(t, ['page-content-change', '--config', config]);
+      const cli = spawnCli(t, pageContentChange(config));
       // Signal once the stuck request is out and the outputs stopped growing (the window is full).
-      for (let seen = -1, count = 0; !api.requestedRevIds().includes(revOf(STUCK_LINE)) || count !== seen;) {
-        await sleep(300);
-        assert.equal(cli.child.exitCode, null, `the CLI ended before the signal:\n${cli.stderr()}`);
-        [seen, count] = [count, (await readLines(paths.output)).length];
-      }
-      cli.child.kill('SIGTERM');
-      const { code, signal } = await cli.exited;
+      let count = -1;
+      await waitUntil(
+        'the stuck request, and the outputs to stop growing',
+        async () => {
+          const seen = count;
+          count = (await readLines(paths.output)).length;
+          return api.requestedRevIds().includes(revOf(STUCK_LINE)) && count === seen;
+        },
+        { timeoutMs: 100_000, intervalMs: 300, watch: [cli] },
+      );
+      const { code, signal } = await cli.stop();
       assert.deepEqual({ code, signal }, { code: 0, signal: null }, cli.stderr());
 
       const summary = parseSummaryLine(cli.stderr())!;
@@ -325,14 +306,8 @@ describe('mw-enrich page-content-change', () => {
       t.skip('scripts/setup.sh has not run on this checkout (npm test runs it first)');
       return;
     }
-    const child = spawn('bash', ['scripts/demo.sh'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    t.after(() => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    });
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
-    const [code] = (await once(child, 'close')) as [number | null];
+    const { code, stdout, stderr } = await runCommand(t, ['bash', 'scripts/demo.sh']);
+    const output = `${stdout}\n${stderr}`;
     assert.equal(code, 0, output);
     // The counts README's quick start shows.
     assert.equal(

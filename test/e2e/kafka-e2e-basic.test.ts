@@ -6,49 +6,33 @@
  * the documented example is checked against the code too.
  */
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
-import { ensureBuilt } from '../helpers/cli.js';
-import { ensureKafka, uniqueName } from '../helpers/kafka.js';
+import { describe, it } from 'node:test';
+import { parseSummaryLine } from '../helpers/cli.js';
+import { e2eRun } from '../helpers/kafka-e2e.js';
 import {
-  account,
-  addRevisions,
+  assertOutputsOf,
   assertPerPageOrder,
-  contentOf,
-  createE2eTopics,
+  EXACTLY_ONE_EACH,
+  revisionsOfKey,
+} from '../helpers/kafka-e2e-books.js';
+import {
+  addRevisions,
   editEvent,
-  endOffsets,
-  groupOffsets,
   messageKey,
   pageChanges,
-  produceInputs,
-  randomLatency,
-  readErrors,
-  readInputs,
-  readOutputs,
-  seeded,
-  startService,
-  summaryCounts,
-  waitUntil,
-  writeConfig,
   type Input,
   type Json,
-} from '../helpers/kafka-e2e.js';
-import { startApi, tempDir } from '../helpers/job-harness.js';
+} from '../helpers/kafka-e2e-inputs.js';
 import { SHARED_SCHEMAS_URI } from '../helpers/schemas.js';
 
-let bootstrap: string;
-
 describe('kafka-e2e-basic: Kafka source → Kafka sink and error sink', { timeout: 300_000 }, () => {
-  before(async () => {
-    [bootstrap] = await Promise.all([ensureKafka(), ensureBuilt()]);
-  });
-
   it('outputs match inputs one to one (keys, timestamps, per-page order), bad inputs become error events, offsets committed to the end', async (t) => {
     const started = Date.now();
-    const topics = await createE2eTopics(bootstrap, 'basic', { input: 4 });
-    const group = uniqueName('e2e-basic');
-    const offsets = await groupOffsets(t, bootstrap, group);
-    const api = await startApi(t, { fallback: randomLatency(seeded(11), 1, 8) });
+    const run = await e2eRun(t, 'basic', {
+      partitions: { input: 4 },
+      api: { seed: 11, minMs: 1, maxMs: 8 },
+    });
+    const { bootstrap, topics, group, offsets, api } = run;
 
     const good = pageChanges(400, { pages: 25, seed: 12 });
     const missingRev = editEvent('e2e-missing', 7, 900);
@@ -77,14 +61,11 @@ describe('kafka-e2e-basic: Kafka source → Kafka sink and error sink', { timeou
       ...good.slice(300),
     ];
     addRevisions(api, inputs, { missing: new Set([missingRev.revId]) });
-    await produceInputs(bootstrap, topics.input, inputs);
-    const placed = await readInputs(bootstrap, topics.input, inputs);
-    const ends = endOffsets([...placed.values()], topics.input);
+    const { ends } = await run.produce(inputs);
     assert.equal(ends.size, 4, 'the inputs are spread over all 4 partitions');
 
-    const dir = await tempDir(t, 'kafka-e2e-basic-');
     // Layered on examples/kafka.yaml: only what differs for this test (mappings merge key by key).
-    const override = await writeConfig(dir, 'local.json', {
+    const override = await run.write('local.json', {
       stream_manager: {
         schema_uris: [SHARED_SCHEMAS_URI],
         source: {
@@ -101,16 +82,9 @@ describe('kafka-e2e-basic: Kafka source → Kafka sink and error sink', { timeou
       enrich: { mediawiki_api_endpoint_template: api.url },
       runtime: { commit_interval_ms: 200, log_level: 'info' },
     });
-    const service = startService(t, ['examples/kafka.yaml', override]);
-
-    await waitUntil('the committed offsets to reach the end of the input', () => offsets.reached(ends), {
-      timeoutMs: 120_000,
-      intervalMs: 300,
-      services: [service],
-    });
-    const exit = await service.stop();
-    assert.deepEqual(exit, { code: 0, signal: null }, service.stderr());
-    assert.deepEqual(summaryCounts(service.stderr()), {
+    const service = run.start(['examples/kafka.yaml', override]);
+    await run.finish(service, ends, 120_000);
+    assert.deepEqual(parseSummaryLine(service.stderr())?.counts, {
       records: inputs.length,
       enriched: good.length,
       passed: 0,
@@ -125,25 +99,14 @@ describe('kafka-e2e-basic: Kafka source → Kafka sink and error sink', { timeou
       },
     });
 
-    const outputs = await readOutputs(bootstrap, topics.output);
-    const errors = await readErrors(bootstrap, topics.errors);
-    const books = account(inputs, outputs, errors);
-    assert.deepEqual(
-      books,
-      { lost: [], duplicates: 0, duplicatedInputs: 0, unknown: [] },
-      'one outcome per input',
-    );
+    const { outputs, errors, books } = await run.books(inputs);
+    assert.deepEqual(books, EXACTLY_ONE_EACH, 'one outcome per input');
 
     // Outputs: one per good input, content from the API, key and timestamp from the event.
+    assertOutputsOf(outputs, good);
     const byId = new Map(inputs.map((i) => [i.id, i]));
-    assert.deepEqual(outputs.map((o) => o.id).sort(), good.map((g) => g.id).sort());
     for (const o of outputs) {
-      const input = byId.get(o.id)!;
-      const revision = o.event.revision as { rev_id: number; content_slots: { main: Json } };
-      assert.equal(revision.rev_id, input.revId);
-      assert.equal(revision.content_slots.main.content_body, contentOf(input.revId));
-      assert.equal(o.key, messageKey(input.pageId), 'output key is {"wiki_id":…,"page_id":…} of the event');
-      assert.equal(o.timestamp, input.dtMs, 'record timestamp is the event dt');
+      assert.equal(o.timestamp, byId.get(o.id)!.dtMs, 'record timestamp is the event dt');
       assert.equal((o.event.meta as Json).stream, 'mediawiki.page_content_change.v1');
       assert.equal(o.event.$schema, '/mediawiki/page/change/1.2.0');
     }
@@ -151,11 +114,7 @@ describe('kafka-e2e-basic: Kafka source → Kafka sink and error sink', { timeou
     // Every page's outputs, in offset order, are its inputs in input order.
     for (const page of new Set(good.map((g) => g.pageId))) {
       const want = good.filter((g) => g.pageId === page).map((g) => g.revId);
-      const got = outputs
-        .filter((o) => o.key === messageKey(page))
-        .sort((a, b) => a.offset - b.offset)
-        .map((o) => (o.event.revision as Json).rev_id);
-      assert.deepEqual(got, want, `page ${page}`);
+      assert.deepEqual(revisionsOfKey(outputs, messageKey(page)), want, `page ${page}`);
       assert.equal(
         new Set(outputs.filter((o) => o.key === messageKey(page)).map((o) => o.partition)).size,
         1,

@@ -7,79 +7,51 @@
  * Which process fetched which revision is told by the User-Agent each one sends to the API.
  */
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ensureBuilt } from '../helpers/cli.js';
-import { ensureKafka, uniqueName } from '../helpers/kafka.js';
+import { assignedPartitions, e2eRun, PACED_API, USER_AGENT } from '../helpers/kafka-e2e.js';
 import {
-  account,
-  addRevisions,
+  assertContents,
   assertFirstDeliveriesInPageOrder,
-  assignedPartitions,
-  between,
-  contentOf,
-  createE2eTopics,
-  endOffsets,
-  groupOffsets,
-  pageChanges,
-  produceInputs,
-  randomLatency,
-  readErrors,
-  readInputs,
-  readOutputs,
-  seeded,
-  serviceConfig,
-  startService,
-  USER_AGENT,
-  waitUntil,
-  writeConfig,
-  type Json,
-} from '../helpers/kafka-e2e.js';
-import { startApi, tempDir } from '../helpers/job-harness.js';
+  assertNoneLost,
+} from '../helpers/kafka-e2e-books.js';
+import { addRevisions, pageChanges } from '../helpers/kafka-e2e-inputs.js';
+import { between, seeded } from '../helpers/random.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const EVENTS = 6_000;
 const PARTITIONS = 6;
-/** Each process finishes at most MAX_IN_FLIGHT records per API_MIN_DELAY_MS: under 650/s each. */
+/** Each process finishes at most MAX_IN_FLIGHT records per PACED_API.minMs: under 650/s each. */
 const MAX_IN_FLIGHT = 50;
-const API_MIN_DELAY_MS = 80;
-const API_MAX_DELAY_MS = 100;
 const COMMIT_INTERVAL_MS = 200;
 
-let bootstrap: string;
-
 describe('kafka-e2e-group: two processes in one consumer group, one killed', { timeout: 600_000 }, () => {
-  before(async () => {
-    [bootstrap] = await Promise.all([ensureKafka(), ensureBuilt()]);
-  });
-
   it('the survivor takes over the dead member’s partitions from its committed offsets; zero lost', async (t) => {
     const started = Date.now();
     const random = seeded(5150);
-    const topics = await createE2eTopics(bootstrap, 'group', { input: PARTITIONS });
-    const group = uniqueName('e2e-group');
-    const offsets = await groupOffsets(t, bootstrap, group);
-    const api = await startApi(t, { fallback: randomLatency(seeded(6), API_MIN_DELAY_MS, API_MAX_DELAY_MS) });
+    const run = await e2eRun(t, 'group', {
+      partitions: { input: PARTITIONS },
+      api: { seed: 6, ...PACED_API },
+    });
+    const { topics, offsets, api } = run;
     const inputs = pageChanges(EVENTS, { pages: 300, seed: 9 });
     addRevisions(api, inputs);
 
-    const dir = await tempDir(t, 'kafka-e2e-group-');
-    const config = (member: string) =>
-      writeConfig(
-        dir,
-        `${member}.json`,
-        serviceConfig({
-          bootstrap,
-          topics,
-          group,
-          endpoint: api.url,
-          maxBufferedRecords: 200,
-          enrich: { user_agent: `${USER_AGENT} ${member}` },
-          runtime: { max_in_flight: MAX_IN_FLIGHT, commit_interval_ms: COMMIT_INTERVAL_MS },
-        }),
+    const member = async (name: string) =>
+      run.start(
+        await run.config(
+          {
+            maxBufferedRecords: 200,
+            enrich: { user_agent: `${USER_AGENT} ${name}` },
+            runtime: { max_in_flight: MAX_IN_FLIGHT, commit_interval_ms: COMMIT_INTERVAL_MS },
+          },
+          `${name}.json`,
+        ),
+        name.replace('-', ' '),
       );
-    const a = startService(t, await config('member-a'), 'member a');
-    const b = startService(t, await config('member-b'), 'member b');
+    const a = await member('member-a');
+    const b = await member('member-b');
     const all = Array.from({ length: PARTITIONS }, (_, p) => `${topics.input}/${p}`);
     // The split settles before any input exists, so both members work from the first record.
     await waitUntil(
@@ -93,25 +65,19 @@ describe('kafka-e2e-group: two processes in one consumer group, one killed', { t
           new Set(held).size === PARTITIONS
         );
       },
-      { timeoutMs: 60_000, intervalMs: 100, services: [a, b] },
+      { timeoutMs: 60_000, intervalMs: 100, watch: [a, b] },
     );
     const ofA = [...assignedPartitions(a)].sort();
     const ofB = [...assignedPartitions(b)].sort();
 
-    await produceInputs(bootstrap, topics.input, inputs);
-    const placed = await readInputs(bootstrap, topics.input, inputs);
-    const ends = endOffsets([...placed.values()], topics.input);
+    const { placed, ends } = await run.produce(inputs);
     assert.deepEqual([...ends.keys()].sort(), all, 'inputs on every partition');
     const endsOfA = new Map(ofA.map((p) => [p, ends.get(p)!]));
 
     await waitUntil(
       'member a to commit some of its partitions',
       async () => (await offsets.total(endsOfA)) >= 300,
-      {
-        timeoutMs: 60_000,
-        intervalMs: 100,
-        services: [a, b],
-      },
+      { timeoutMs: 60_000, intervalMs: 100, watch: [a, b] },
     );
     await sleep(between(random, 500, 1500));
     assert.equal((await a.kill()).signal, 'SIGKILL');
@@ -129,21 +95,15 @@ describe('kafka-e2e-group: two processes in one consumer group, one killed', { t
     await waitUntil('member b to commit the whole input', () => offsets.reached(ends), {
       timeoutMs: 180_000,
       intervalMs: 500,
-      services: [b],
+      watch: [b],
     });
     assert.deepEqual([...assignedPartitions(b)].sort(), all, 'member b holds every partition');
-    assert.deepEqual(await b.stop(), { code: 0, signal: null }, b.stderr().slice(-3000));
+    assert.deepEqual(await b.stop(), { code: 0, signal: null }, b.report());
 
-    const outputs = await readOutputs(bootstrap, topics.output);
-    const errors = await readErrors(bootstrap, topics.errors);
-    const books = account(inputs, outputs, errors);
-    assert.deepEqual(books.lost, [], 'every input has an outcome');
-    assert.deepEqual(books.unknown, []);
+    const { outputs, errors, books } = await run.books(inputs);
+    assertNoneLost(books);
     assert.deepEqual(errors, []);
-    for (const o of outputs) {
-      const revision = o.event.revision as { rev_id: number; content_slots: { main: Json } };
-      assert.equal(revision.content_slots.main.content_body, contentOf(revision.rev_id));
-    }
+    assertContents(outputs);
     assertFirstDeliveriesInPageOrder(outputs);
 
     // Where b started on each partition it took over: the lowest offset among the revisions it

@@ -5,36 +5,26 @@
  * committed offsets move past it, and a restarted service on the same group does not meet it again.
  */
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
-import { ensureBuilt } from '../helpers/cli.js';
-import { ensureKafka, uniqueName } from '../helpers/kafka.js';
+import { describe, it } from 'node:test';
+import { parseSummaryLine } from '../helpers/cli.js';
+import { endOffsets, produceRaw, sum, type RawRecord } from '../helpers/kafka.js';
+import { e2eRun } from '../helpers/kafka-e2e.js';
+import {
+  assertOutputsOf,
+  assertPerPageOrder,
+  revisionsOfKey,
+  type OutcomeRecord,
+} from '../helpers/kafka-e2e-books.js';
 import {
   addRevisions,
-  assertPerPageOrder,
-  contentOf,
-  createE2eTopics,
   editEvent,
-  groupOffsets,
   messageKey,
   pageChanges,
   produceInputs,
-  produceRaw,
-  randomLatency,
-  readErrors,
-  readOutputs,
-  seeded,
-  serviceConfig,
-  startService,
-  summaryCounts,
-  waitUntil,
-  writeConfig,
-  type ErrorRecord,
   type Input,
   type Json,
-  type RawRecord,
-} from '../helpers/kafka-e2e.js';
+} from '../helpers/kafka-e2e-inputs.js';
 import { kcatConsume } from '../helpers/kcat.js';
-import { startApi, tempDir } from '../helpers/job-harness.js';
 
 const PARTITIONS = 4;
 const GOOD = 2_000;
@@ -159,48 +149,23 @@ function poisons(): Poison[] {
 }
 
 /** Which poison an error event is for: its marker in `raw_event`, or `(empty)`. */
-function poisonIdOf(error: ErrorRecord): string {
+function poisonIdOf(error: OutcomeRecord): string {
   return error.event.raw_event === '' ? '(empty)' : error.id;
 }
 
-function totalOf(offsets: ReadonlyMap<string, number>): number {
-  return [...offsets.values()].reduce((a, b) => a + b, 0);
-}
-
-/** Next offset to read per partition of the input topic, read back from the topic itself. */
-async function inputEnds(bootstrap: string, topic: string): Promise<Map<string, number>> {
-  const ends = new Map<string, number>();
-  for (let p = 0; p < PARTITIONS; p++) ends.set(`${topic}/${p}`, 0);
-  for (const r of await kcatConsume(bootstrap, topic))
-    ends.set(`${topic}/${r.partition}`, Math.max(ends.get(`${topic}/${r.partition}`)!, r.offset + 1));
-  return ends;
-}
-
-let bootstrap: string;
-
 describe('kafka-e2e-poison: poison records among good ones', { timeout: 600_000 }, () => {
-  before(async () => {
-    [bootstrap] = await Promise.all([ensureKafka(), ensureBuilt()]);
-  });
-
   it('each poison record becomes one error event, the rest is enriched once in page order, offsets pass it, a restart does not meet it again', async (t) => {
     const started = Date.now();
-    const topics = await createE2eTopics(bootstrap, 'poison', { input: PARTITIONS });
-    const group = uniqueName('e2e-poison');
-    const offsets = await groupOffsets(t, bootstrap, group);
-    const api = await startApi(t, { fallback: randomLatency(seeded(31), 1, 5) });
+    const run = await e2eRun(t, 'poison', {
+      partitions: { input: PARTITIONS },
+      api: { seed: 31, minMs: 1, maxMs: 5 },
+    });
+    const { bootstrap, topics, offsets, api } = run;
 
     const good = pageChanges(GOOD, { pages: 40, seed: 32 });
     const bad = poisons();
     // Every poison's revision exists too: one the service wrongly lets through is enriched, visibly.
-    addRevisions(api, good);
-    for (const p of bad.filter((p) => p.revId > 0))
-      api.addRevision({
-        revId: p.revId,
-        pageId: p.pageId,
-        title: `Page_${p.pageId}`,
-        slots: { main: { content: contentOf(p.revId) } },
-      });
+    addRevisions(api, [...good, ...bad]);
 
     // Half the good events, the poison spread over the partitions, the other half.
     await produceInputs(bootstrap, topics.input, good.slice(0, GOOD / 2));
@@ -210,36 +175,18 @@ describe('kafka-e2e-poison: poison records among good ones', { timeout: 600_000 
       bad.map((p, i): RawRecord => ({ partition: i % PARTITIONS, key: p.key, value: p.value })),
     );
     await produceInputs(bootstrap, topics.input, good.slice(GOOD / 2));
-    const ends = await inputEnds(bootstrap, topics.input);
-    assert.equal(totalOf(ends), GOOD + bad.length, 'every record is in the input topic');
+    const ends = endOffsets(await kcatConsume(bootstrap, topics.input), topics.input, PARTITIONS);
+    assert.equal(sum(ends), GOOD + bad.length, 'every record is in the input topic');
     assert.ok(
       [...ends.values()].every((end) => end > 0),
       'the records are spread over every partition',
     );
 
-    const dir = await tempDir(t, 'kafka-e2e-poison-');
-    const config = await writeConfig(
-      dir,
-      'service.json',
-      serviceConfig({
-        bootstrap,
-        topics,
-        group,
-        endpoint: api.url,
-        runtime: { max_record_bytes: MAX_RECORD_BYTES },
-      }),
-    );
+    const config = await run.config({ runtime: { max_record_bytes: MAX_RECORD_BYTES } });
+    const service = run.start(config, 'first run');
+    await run.finish(service, ends, 180_000);
 
-    const service = startService(t, config, 'first run');
-    await waitUntil('the committed offsets to reach the end of the input', () => offsets.reached(ends), {
-      timeoutMs: 180_000,
-      intervalMs: 300,
-      services: [service],
-    });
-    assert.deepEqual(await service.stop(), { code: 0, signal: null }, service.stderr().slice(-3000));
-
-    const outputs = await readOutputs(bootstrap, topics.output);
-    const errors = await readErrors(bootstrap, topics.errors);
+    const { outputs, errors } = await run.outcomes();
     const failing = bad.filter((p) => p.errorType !== undefined);
     const passing = bad.filter((p) => p.errorType === undefined);
 
@@ -275,30 +222,18 @@ describe('kafka-e2e-poison: poison records among good ones', { timeout: 600_000 
 
     // Every good event (and the one with a NUL-byte key) enriched exactly once, in page order.
     const enriched = [...good, ...passing];
-    assert.deepEqual(
-      outputs.map((o) => o.id).sort(),
-      enriched.map((g) => g.id).sort(),
-      'every good event enriched exactly once',
-    );
-    const byId = new Map<string, { pageId: number; revId: number }>(enriched.map((g) => [g.id, g]));
-    for (const o of outputs) {
-      const input = byId.get(o.id)!;
-      const revision = o.event.revision as { rev_id: number; content_slots: { main: Json } };
-      assert.equal(revision.rev_id, input.revId);
-      assert.equal(revision.content_slots.main.content_body, contentOf(input.revId));
-      assert.equal(o.key, messageKey(input.pageId), 'the output key comes from the event');
-    }
+    assertOutputsOf(outputs, enriched, 'every good event enriched exactly once');
     assertPerPageOrder(outputs);
     for (const page of new Set(good.map((g) => g.pageId))) {
       const want = good.filter((g) => g.pageId === page).map((g) => g.revId);
-      const got = outputs
-        .filter((o) => o.key === messageKey(page))
-        .sort((a, b) => a.partition - b.partition || a.offset - b.offset)
-        .map((o) => (o.event.revision as Json).rev_id);
-      assert.deepEqual(got, want, `page ${page}: outputs in input order`);
+      assert.deepEqual(
+        revisionsOfKey(outputs, messageKey(page)),
+        want,
+        `page ${page}: outputs in input order`,
+      );
     }
 
-    assert.deepEqual(summaryCounts(service.stderr()), {
+    assert.deepEqual(parseSummaryLine(service.stderr())?.counts, {
       records: GOOD + bad.length,
       enriched: enriched.length,
       passed: 0,
@@ -321,15 +256,9 @@ describe('kafka-e2e-poison: poison records among good ones', { timeout: 600_000 
       sentinels.map((s, p) => ({ partition: p, key: Buffer.from(s.key), value: Buffer.from(s.value) })),
     );
     const endsAfter = new Map([...ends].map(([partition, end]) => [partition, end + 1]));
-    const restarted = startService(t, config, 'restart');
-    await waitUntil('the restart to commit its new records', () => offsets.reached(endsAfter), {
-      timeoutMs: 120_000,
-      intervalMs: 300,
-      services: [restarted],
-    });
-    assert.deepEqual(await restarted.stop(), { code: 0, signal: null }, restarted.stderr().slice(-3000));
-    const outputsAfter = await readOutputs(bootstrap, topics.output);
-    const errorsAfter = await readErrors(bootstrap, topics.errors);
+    const restarted = run.start(config, 'restart');
+    await run.finish(restarted, endsAfter, 120_000, 'the restart to commit its new records');
+    const { outputs: outputsAfter, errors: errorsAfter } = await run.outcomes();
     const before = new Set(outputs.map((o) => `${o.partition}/${o.offset}`));
     assert.deepEqual(
       outputsAfter
@@ -340,7 +269,7 @@ describe('kafka-e2e-poison: poison records among good ones', { timeout: 600_000 
       'the restart wrote only the new events',
     );
     assert.equal(errorsAfter.length, errors.length, 'the restart wrote no error event');
-    assert.deepEqual(summaryCounts(restarted.stderr()), {
+    assert.deepEqual(parseSummaryLine(restarted.stderr())?.counts, {
       records: PARTITIONS,
       enriched: PARTITIONS,
       passed: 0,

@@ -5,89 +5,53 @@
  * <override>`). A recording proxy in front of the wiki shows which requests the service made.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { Validator, type Validate } from '../../src/core/validator.js';
+import { ensureBuilt, pageContentChange, parseSummaryLine, runCli } from '../helpers/cli.js';
+import { readLines, tempDir } from '../helpers/job-harness.js';
 import { startWiki, type RealWiki } from '../helpers/mediawiki-real.js';
 import {
   NEVER_SAVED_REV_ID,
   WIKI_DOMAIN,
   seedEnrichmentScenario,
-  startRecordingProxy,
-  type RecordingProxy,
   type Scenario,
   type ScenarioEvent,
 } from '../helpers/real-wiki-events.js';
+import { startRecordingProxy, type RecordingProxy } from '../helpers/recording-proxy.js';
 import { SHARED_SCHEMAS_URI, sharedSchemaRepository } from '../helpers/schemas.js';
 
 type Json = Record<string, unknown>;
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(REPO_ROOT, 'bin', 'mw-enrich.js');
-const COMPILED_CLI = join(REPO_ROOT, 'dist', 'runtime', 'cli.js');
-const TSC = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const USER_AGENT = 'mediawiki-event-enrichment-e2e/0.1 (real MediaWiki test; tests@example.org)';
 const OUTPUT_STREAM = 'mediawiki.page_content_change.v1';
 const ERROR_STREAM = 'mw-page-content-change-enrich.error';
 const MAX_RETRIES = 3;
 
-/** `bin/` loads `dist/`: compile when it is missing or older than any source file, so no stale code runs. */
-async function ensureBuilt(): Promise<void> {
-  const compiled = await stat(COMPILED_CLI).then(
-    (s) => s.mtimeMs,
-    () => 0,
-  );
-  let newest = 0;
-  for (const entry of await readdir(join(REPO_ROOT, 'src'), { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) newest = Math.max(newest, (await stat(join(entry.parentPath, entry.name))).mtimeMs);
-  }
-  if (compiled > newest) return;
-  try {
-    await promisify(execFile)(process.execPath, [TSC, '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT });
-  } catch (err) {
-    const e = err as { stdout?: string; message: string };
-    throw new Error(`npx tsc -p tsconfig.build.json failed:\n${e.stdout ?? e.message}`);
-  }
-}
-
-async function tempDir(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'mw-enrich-real-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function readLines(path: string): Promise<string[]> {
-  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return '';
-    throw err;
-  });
-  return text.split('\n').filter((l) => l.length > 0);
-}
-
-interface CliRun {
+interface WikiRun {
   code: number | null;
   stderr: string;
   outputs: Json[];
   errors: Json[];
+  /** What the service asked the wiki. */
+  proxy: RecordingProxy;
 }
 
 /**
  * Writes the input lines and an override config into a temp folder and runs the CLI over them with
- * `examples/config.yaml` underneath; returns the exit code, standard error and the parsed sink files.
+ * `examples/config.yaml` underneath, against the wiki behind a recording proxy; returns the exit
+ * code, standard error, the parsed sink files and the proxy.
  */
-async function runCli(
+async function runAgainstWiki(
   t: TestContext,
-  proxy: RecordingProxy,
+  wikiApiUrl: string,
   lines: readonly string[],
   enrich: Json = {},
-): Promise<CliRun> {
-  const dir = await tempDir(t);
+): Promise<WikiRun> {
+  const proxy = await startRecordingProxy(wikiApiUrl);
+  t.after(() => proxy.close());
+  const dir = await tempDir(t, 'mw-enrich-real-');
   const paths = {
     input: join(dir, 'page-change.ndjson'),
     output: join(dir, 'out', 'content.ndjson'),
@@ -124,31 +88,14 @@ async function runCli(
   const config = join(dir, 'override.yaml');
   await writeFile(config, JSON.stringify(override, null, 2)); // JSON is YAML
 
-  const child = spawn(
-    process.execPath,
-    [BIN, 'page-content-change', '--config', 'examples/config.yaml', '--config', config],
-    {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  child.stdout.resume();
-  const [code] = (await once(child, 'close')) as [number | null];
+  const { code, stderr } = await runCli(t, pageContentChange('examples/config.yaml', config));
   return {
     code,
     stderr,
     outputs: (await readLines(paths.output)).map((l) => JSON.parse(l) as Json),
     errors: (await readLines(paths.errors)).map((l) => JSON.parse(l) as Json),
+    proxy,
   };
-}
-
-function summaryLine(stderr: string): string | undefined {
-  return stderr.split('\n').find((l) => l.startsWith('summary: '));
 }
 
 /** The summary line the CLI must print for these expectations. */
@@ -244,19 +191,18 @@ describe('the service against a real MediaWiki', { timeout: 900_000 }, () => {
   });
 
   test('every event ends as the wiki dictates: contents byte-equal, per-page order, error events, requests', async (t) => {
-    const proxy = await startRecordingProxy(wiki.apiUrl);
-    t.after(() => proxy.close());
     const { events } = scenario;
-    const run = await runCli(
+    const run = await runAgainstWiki(
       t,
-      proxy,
+      wiki.apiUrl,
       events.map((e) => e.line),
     );
+    const { proxy } = run;
 
     assert.equal(run.code, 0, run.stderr);
-    assert.equal(summaryLine(run.stderr), expectedSummary(events), run.stderr);
+    assert.equal(parseSummaryLine(run.stderr)?.line, expectedSummary(events), run.stderr);
     assert.equal(
-      summaryLine(run.stderr),
+      parseSummaryLine(run.stderr)?.line,
       'summary: records=16 enriched=10 passed=3 dropped=0 failed=3 unfinished=0 errors: MissingRevisionError=3',
     );
 
@@ -369,24 +315,23 @@ describe('the service against a real MediaWiki', { timeout: 900_000 }, () => {
 
   test('maxlag: every enrichable event ends as a MaxlagError after exactly 2 attempts, Retry-After honoured', async (t) => {
     // A single-database wiki reports a lag of -1, so only maxlag=-2 makes it refuse (Retry-After: 5).
-    const proxy = await startRecordingProxy(wiki.apiUrl);
-    t.after(() => proxy.close());
     const { events } = scenario;
-    const run = await runCli(
+    const run = await runAgainstWiki(
       t,
-      proxy,
+      wiki.apiUrl,
       events.map((e) => e.line),
       {
         maxlag: -2,
         retry: { max_retries: 1, retry_after_cap_ms: 1_000 },
       },
     );
+    const { proxy } = run;
 
     assert.equal(run.code, 0, run.stderr);
     // The missing revisions are refused before the wiki looks for them: MaxlagError too.
     const refused = events.filter((e) => e.expected.outcome !== 'passed');
     assert.equal(
-      summaryLine(run.stderr),
+      parseSummaryLine(run.stderr)?.line,
       `summary: records=${events.length} enriched=0 passed=${events.length - refused.length} dropped=0 failed=${refused.length} unfinished=0 errors: MaxlagError=${refused.length}`,
     );
     assert.equal(refused.length, 13);

@@ -5,18 +5,25 @@
  * installed (scripts/setup.sh installs it): without it these tests fail rather than skip.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { cp, mkdir, open, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, open, readdir, readFile, symlink } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { before, describe, test, type TestContext } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { BIN, ensureBuilt, parseSummaryLine, REPO_ROOT } from '../helpers/cli.js';
+import {
+  ensureBuilt,
+  pageContentChange,
+  parseSummaryLine,
+  REPO_ROOT,
+  runCli,
+  writeCliJob,
+} from '../helpers/cli.js';
 import { pageChangeEvent } from '../helpers/events.js';
-import { jobConfig, jobPaths, readLines, startApi, tempDir, type Json } from '../helpers/job-harness.js';
+import { readLines, startApi, tempDir, type Json } from '../helpers/job-harness.js';
 import type { MisbehavingApi } from '../helpers/misbehaving-api.js';
 import { SHARED_SCHEMAS_DIR } from '../helpers/schemas.js';
 
@@ -178,41 +185,12 @@ async function tracedRun(
   api: MisbehavingApi,
   overrides: Json,
 ): Promise<Run> {
-  const dir = await tempDir(t, 'schema-confinement-run-');
-  const paths = jobPaths(dir);
-  await writeFile(
-    paths.input,
-    events.map((e) => `${typeof e === 'string' ? e : JSON.stringify(e)}\n`).join(''),
-  );
-  const config = join(dir, 'config.yaml');
-  await writeFile(config, JSON.stringify(jobConfig(paths, api.url, overrides), null, 2));
+  const { dir, paths, config } = await writeCliJob(t, events, api.url, overrides, 'schema-confinement-run-');
   const trace = join(dir, 'strace.txt');
-  const child = spawn(
-    'strace',
-    [
-      '-f',
-      '-qq',
-      '-s',
-      '65536',
-      '-e',
-      `trace=${TRACED}`,
-      '-o',
-      trace,
-      process.execPath,
-      BIN,
-      'page-content-change',
-      '--config',
-      config,
-    ],
-    // Its own process group: killing strace alone would leave the traced CLI running, detached.
-    { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'], detached: true },
-  );
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+  const { code, stderr } = await runCli(t, pageContentChange(config), {
+    via: ['strace', '-f', '-qq', '-s', '65536', '-e', `trace=${TRACED}`, '-o', trace],
+    stdout: 'ignore',
   });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const [code] = (await once(child, 'close')) as [number | null];
   return {
     dir,
     code,
@@ -382,8 +360,6 @@ describe('schema lookups stay inside the schema repositories', () => {
     async (t) => {
       const { dir: repo } = await trappedRepository(t);
       const api = await startApi(t);
-      const dir = await tempDir(t, 'schema-confinement-stdin-');
-      const paths = jobPaths(dir);
       const stdinNames = [
         '/dev/stdin',
         `/mediawiki/page/change/${'%2e%2e/'.repeat(16)}dev/stdin`,
@@ -404,26 +380,23 @@ describe('schema lookups stay inside the schema repositories', () => {
           ),
         );
       }
-      const config = join(dir, 'config.yaml');
-      const document = jobConfig(paths, api.url, {
-        stream_manager: {
-          schema_uris: [pathToFileURL(repo).href],
-          source: { connector: 'stdin', options: undefined },
+      const { paths, config } = await writeCliJob(
+        t,
+        [],
+        api.url,
+        {
+          stream_manager: {
+            schema_uris: [pathToFileURL(repo).href],
+            source: { connector: 'stdin', options: undefined },
+          },
         },
-      });
-      await writeFile(config, JSON.stringify(document, null, 2));
+        'schema-confinement-stdin-',
+      );
       // A pipe, as in production: a second reader of the same pipe would take lines from the source.
-      const child = spawn(process.execPath, [BIN, 'page-content-change', '--config', config], {
-        cwd: REPO_ROOT,
-        stdio: ['pipe', 'ignore', 'pipe'],
+      const { code, stderr } = await runCli(t, pageContentChange(config), {
+        input: lines.map((l) => `${l}\n`).join(''),
+        stdout: 'ignore',
       });
-      child.stdin.end(lines.map((l) => `${l}\n`).join(''));
-      t.after(() => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      });
-      let stderr = '';
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      const [code] = (await once(child, 'close')) as [number | null];
       assert.equal(code, 0, stderr);
 
       // 67 name /dev/stdin outright or through %2e%2e: they fail. 33 name the trap, a repository

@@ -25,6 +25,18 @@ export function deepMerge<T>(base: T, overrides: unknown): T {
   return out as T;
 }
 
+/** The event's performer, who is also the revision's editor (a new object each time). */
+const exampleUser = () => ({
+  user_id: 42,
+  user_text: 'Example',
+  groups: ['*', 'user'],
+  is_bot: false,
+  is_system: false,
+  is_temp: false,
+  edit_count: 10,
+  registration_dt: '2020-01-01T00:00:00Z',
+});
+
 /**
  * A valid `mediawiki/page/change/1.2.0` event: an edit of enwiki page 1 (`Main_Page`) making revision 2,
  * with one `main` wikitext slot and no `content_body`, from stream `mediawiki.page_change.v1`.
@@ -50,16 +62,7 @@ export function pageChangeEvent(overrides: JsonObject = {}): JsonObject {
       is_redirect: false,
     },
     page_change_kind: 'edit',
-    performer: {
-      user_id: 42,
-      user_text: 'Example',
-      groups: ['*', 'user'],
-      is_bot: false,
-      is_system: false,
-      is_temp: false,
-      edit_count: 10,
-      registration_dt: '2020-01-01T00:00:00Z',
-    },
+    performer: exampleUser(),
     revision: {
       rev_id: 2,
       rev_parent_id: 1,
@@ -71,16 +74,7 @@ export function pageChangeEvent(overrides: JsonObject = {}): JsonObject {
       is_comment_visible: true,
       is_content_visible: true,
       is_editor_visible: true,
-      editor: {
-        user_id: 42,
-        user_text: 'Example',
-        groups: ['*', 'user'],
-        is_bot: false,
-        is_system: false,
-        is_temp: false,
-        edit_count: 10,
-        registration_dt: '2020-01-01T00:00:00Z',
-      },
+      editor: exampleUser(),
       content_slots: {
         main: {
           slot_role: 'main',

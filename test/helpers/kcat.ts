@@ -101,3 +101,8 @@ export async function kcatConsume(
     });
   return records.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
 }
+
+/** `values` as kcat input keyed `k0`, `k1`, …: records whose key tells their place. */
+export function keyedValues(values: readonly string[]): KcatInput[] {
+  return values.map((value, i) => ({ key: `k${i}`, value }));
+}

@@ -192,14 +192,17 @@ export class WikiSession {
     if (!isObject(result.delete)) throw new Error(`delete of ${title} failed: ${JSON.stringify(result)}`);
   }
 
-  /** Revision deletion of the content; MediaWiki refuses it for the page's current revision. */
-  async hideRevisionContent(title: string, revId: number): Promise<void> {
+  /**
+   * Revision deletion of the content (`hidden`), or its undoing; MediaWiki refuses to hide the
+   * page's current revision.
+   */
+  async hideRevisionContent(title: string, revId: number, hidden = true): Promise<void> {
     const result = await this.post({
       action: 'revisiondelete',
       type: 'revision',
       target: title,
       ids: String(revId),
-      hide: 'content',
+      [hidden ? 'hide' : 'show']: 'content',
       reason: 'test fixture',
       token: await this.token(),
     });
@@ -210,7 +213,9 @@ export class WikiSession {
       rd?.status !== 'Success' ||
       items.some((item) => Array.isArray(item.errors) && item.errors.length > 0)
     ) {
-      throw new Error(`hiding revision ${revId} failed: ${JSON.stringify(result)}`);
+      throw new Error(
+        `revisiondelete of ${revId} (${hidden ? 'hide' : 'show'}) failed: ${JSON.stringify(result)}`,
+      );
     }
   }
 

@@ -2,17 +2,17 @@
  * `mediawiki.page_change` events for a real MediaWiki. Debian's MediaWiki has no EventBus, so the
  * events are built here from what the seeding returned (page and revision ids, timestamps, the stored
  * text), as EventBus would have built them (schema 1.2.0), each paired with the outcome the service
- * must reach for it. Also a small recording HTTP proxy, put in front of the wiki to count and inspect
- * the requests the service makes.
+ * must reach for it.
  *
  *     const wiki = await startWiki();
  *     const scenario = await seedEnrichmentScenario(wiki);
  *     const lines = scenario.events.map((e) => e.line);   // NDJSON input of the service
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { RealWiki, SeededPage, WikiSession } from './mediawiki-real.js';
+
+// Where bench/real-mediawiki.ts has been importing it from.
+export { startRecordingProxy } from './recording-proxy.js';
 
 type Json = Record<string, unknown>;
 
@@ -250,7 +250,7 @@ export async function seedEnrichmentScenario(wiki: RealWiki): Promise<Scenario> 
   // The current revision cannot be hidden: h1 can, now that h2 exists.
   await bot.hideRevisionContent(h1.title, h1.revId);
   const hiddenAt = new Date().toISOString();
-  await setContentHidden(bot, h1.title, h1.revId, false);
+  await bot.hideRevisionContent(h1.title, h1.revId, false);
   const shownAt = new Date().toISOString();
   await bot.hideRevisionContent(h1.title, h1.revId);
   const hiddenAgainAt = new Date().toISOString();
@@ -358,106 +358,4 @@ export async function storedRevision(session: WikiSession, saved: SeededPage): P
     );
   }
   return { ...saved, text, sha1, size: Buffer.byteLength(text) };
-}
-
-/** Revision deletion of the content (`hidden`) or its undoing. The current revision cannot be hidden. */
-export async function setContentHidden(
-  session: WikiSession,
-  title: string,
-  revId: number,
-  hidden: boolean,
-): Promise<void> {
-  const tokens = await session.get({ action: 'query', meta: 'tokens' });
-  const token = ((tokens.query as Json | undefined)?.tokens as Json | undefined)?.csrftoken;
-  if (typeof token !== 'string') throw new Error(`no csrf token: ${JSON.stringify(tokens)}`);
-  const result = await session.post({
-    action: 'revisiondelete',
-    type: 'revision',
-    target: title,
-    ids: String(revId),
-    [hidden ? 'hide' : 'show']: 'content',
-    reason: 'test fixture',
-    token,
-  });
-  const rd = result.revisiondelete as Json | undefined;
-  const items = Array.isArray(rd?.items) ? (rd.items as Json[]) : [];
-  // The top-level status says Success even when an item failed.
-  if (
-    rd?.status !== 'Success' ||
-    items.some((item) => Array.isArray(item.errors) && item.errors.length > 0)
-  ) {
-    throw new Error(`revisiondelete of ${revId} failed: ${JSON.stringify(result)}`);
-  }
-}
-
-/** One request as the proxy saw it. */
-export interface RecordedRequest {
-  /** Arrival, ms since the epoch. */
-  readonly atMs: number;
-  readonly method: string;
-  /** Path and query. */
-  readonly url: string;
-  readonly headers: IncomingHttpHeaders;
-  /** The `revids` parameter, as numbers (empty when absent). */
-  readonly revIds: number[];
-  /** Set when the wiki's answer is complete: HTTP status and the `MediaWiki-API-Error` header. */
-  status?: number;
-  apiError?: string;
-}
-
-export interface RecordingProxy {
-  /** `http://127.0.0.1:PORT/api.php`: the same path as the wiki's. */
-  readonly apiUrl: string;
-  readonly requests: RecordedRequest[];
-  /** Requests whose `revids` contain `revId`. */
-  requestsFor(revId: number): RecordedRequest[];
-  close(): Promise<void>;
-}
-
-/**
- * A pass-through HTTP proxy on 127.0.0.1 in front of `targetApiUrl`, recording every request. The
- * service sees the wiki's answers unchanged (status, headers, body bytes); the test sees how many
- * requests carried each revision, with which parameters and headers, and when.
- */
-export async function startRecordingProxy(targetApiUrl: string): Promise<RecordingProxy> {
-  const target = new URL(targetApiUrl);
-  const requests: RecordedRequest[] = [];
-  const server: Server = createServer((req, res) => {
-    const url = req.url ?? '/';
-    const revids = new URL(url, 'http://proxy.invalid').searchParams.get('revids');
-    const recorded: RecordedRequest = {
-      atMs: Date.now(),
-      method: req.method ?? 'GET',
-      url,
-      headers: req.headers,
-      revIds: revids ? revids.split('|').map(Number) : [],
-    };
-    requests.push(recorded);
-    const upstream = request(
-      { host: target.hostname, port: target.port, method: req.method, path: url, headers: req.headers },
-      (answer) => {
-        recorded.status = answer.statusCode;
-        const apiError = answer.headers['mediawiki-api-error'];
-        if (typeof apiError === 'string') recorded.apiError = apiError;
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', (err) => {
-      res.destroy(err);
-    });
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    apiUrl: `http://127.0.0.1:${port}${target.pathname}`,
-    requests,
-    requestsFor: (revId) => requests.filter((r) => r.revIds.includes(revId)),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }

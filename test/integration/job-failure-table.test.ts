@@ -53,7 +53,11 @@ async function runOne(
   return runJob(t, api, [event], overrides);
 }
 
-async function assertFailed(run: JobRun, expected: ExpectedError & { requests: number }): Promise<void> {
+/** One error event, after `requests` requests for revision `revId` (default REV). */
+async function assertFailed(
+  run: JobRun,
+  expected: ExpectedError & { requests: number; revId?: number },
+): Promise<void> {
   assert.deepEqual(outcomeCounts(run.summary), {
     records: 1,
     enriched: 0,
@@ -66,7 +70,7 @@ async function assertFailed(run: JobRun, expected: ExpectedError & { requests: n
   assert.equal(run.exitCode, 0);
   assert.deepEqual(
     run.api.requestedRevIds(),
-    Array<number>(expected.requests).fill(REV),
+    Array<number>(expected.requests).fill(expected.revId ?? REV),
     'one request per attempt, each for the revision',
   );
   assert.deepEqual(run.outputs, []);
@@ -161,21 +165,12 @@ describe('retried failures: error event after 1 + max_retries requests', () => {
 
   test('badrevids for a recent event (replicas may not have it yet) → MissingRevisionError', async (t) => {
     const event = edit(REV + 1, { meta: { dt: new Date().toISOString() } });
-    const api = await startApi(t);
-    const run = await runJob(t, api, [event]);
-    assert.deepEqual(api.requestedRevIds(), Array<number>(MAX_ATTEMPTS).fill(REV + 1));
-    assert.deepEqual(outcomeCounts(run.summary), {
-      records: 1,
-      enriched: 0,
-      passed: 0,
-      dropped: 0,
-      failed: 1,
-      unfinished: 0,
-      errors: { MissingRevisionError: 1 },
-    });
-    await assertErrorEventFor(run.errors[0]!, run.lines[0]!, {
+    const run = await runOne(t, () => undefined, {}, event);
+    await assertFailed(run, {
       errorType: 'MissingRevisionError',
       message: /Revision 8 is missing or deleted/,
+      requests: MAX_ATTEMPTS,
+      revId: REV + 1,
     });
   });
 
@@ -261,21 +256,12 @@ describe('failures that are not retried: error event after one request', () => {
   test('badrevids for an event ingested an hour ago (deleted since) → MissingRevisionError', async (t) => {
     // `dt` is recent on purpose: recency is measured from meta.dt (ingestion), not dt.
     const event = edit(REV + 1, { dt: new Date().toISOString(), meta: { dt: minutesAgo(60) } });
-    const api = await startApi(t);
-    const run = await runJob(t, api, [event]);
-    assert.deepEqual(api.requestedRevIds(), [REV + 1]);
-    assert.deepEqual(outcomeCounts(run.summary), {
-      records: 1,
-      enriched: 0,
-      passed: 0,
-      dropped: 0,
-      failed: 1,
-      unfinished: 0,
-      errors: { MissingRevisionError: 1 },
-    });
-    await assertErrorEventFor(run.errors[0]!, run.lines[0]!, {
+    const run = await runOne(t, () => undefined, {}, event);
+    await assertFailed(run, {
       errorType: 'MissingRevisionError',
       message: /Revision 8 is missing or deleted/,
+      requests: 1,
+      revId: REV + 1,
     });
   });
 });

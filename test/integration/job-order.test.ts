@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pageChangeEvent } from '../helpers/events.js';
 import { assertValidOutput, outcomeCounts, runJob, startApi, type Json } from '../helpers/job-harness.js';
+import { seeded } from '../helpers/random.js';
 
 const WIKIS = [
   { wiki_id: 'enwiki', domain: 'en.wikipedia.org' },
@@ -18,23 +19,12 @@ const EVENTS = 600;
 /** The slow wiki: its answers take longest, so later inputs of other wikis overtake its earlier ones. */
 const SLOW_DOMAIN = 'de.wikipedia.org';
 
-/** A small deterministic generator (mulberry32), so that a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const keyOf = (e: Json) => `${String(e.wiki_id)}/${String((e.page as Json).page_id)}`;
 const revOf = (e: Json) => (e.revision as Json).rev_id as number;
 
 test('600 events of 6 pages on 3 wikis: per-page output order equals input order, pages proceed concurrently', async (t) => {
-  const random = prng(20240501);
-  const latency = prng(7);
+  const random = seeded(20240501);
+  const latency = seeded(7);
   const api = await startApi(t, {
     fallback: (request) => ({
       kind: 'serve',

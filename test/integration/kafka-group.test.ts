@@ -1,41 +1,21 @@
 import assert from 'node:assert/strict';
-import { before, describe, it, type TestContext } from 'node:test';
-import { OptionReader } from '../../src/core/options.js';
-import { createKafkaConnectors, type KafkaSource } from '../../src/connectors/kafka/index.js';
+import { describe, it, type TestContext } from 'node:test';
+import type { KafkaSource } from '../../src/connectors/kafka/index.js';
 import type { SourceRecord } from '../../src/connectors/types.js';
-import {
-  committedOffsets,
-  createTopic,
-  ensureKafka,
-  iterate,
-  pull,
-  recordingListener,
-  text,
-  uniqueName,
-} from '../helpers/kafka.js';
+import { committedOffsets, createTopic, ensureKafka, uniqueName } from '../helpers/kafka.js';
+import { iterate, kafkaSource, pull, recordingListener, text } from '../helpers/kafka-connectors.js';
 import { kcatProduce } from '../helpers/kcat.js';
 
-let bootstrap: string;
+const bootstrap = await ensureKafka();
 
 function source(t: TestContext, topic: string, group: string, clientId: string): KafkaSource {
-  const options = new OptionReader(
-    { bootstrap_servers: bootstrap, consumer_group: group },
-    'stream_manager.source.options',
-  );
-  const { source } = createKafkaConnectors({ source: { options, defaultTopics: [topic] }, clientId });
-  assert.ok(source);
-  t.after(() => source.close());
-  return source;
+  return kafkaSource(t, bootstrap, topic, { consumer_group: group }, { clientId });
 }
 
 const at = (records: readonly SourceRecord[]) =>
   records.map((r) => `${r.partition}@${r.offset}=${text(r.value)}`).sort();
 
 describe('two KafkaSources in one consumer group', { timeout: 180_000 }, () => {
-  before(async () => {
-    bootstrap = await ensureKafka();
-  });
-
   it('split the partitions; revocation waits for onPartitionsRevoked; a leaving member hands over at its commits', async (t) => {
     const topic = await createTopic(bootstrap, 4, 'group-split');
     const group = uniqueName('group');

@@ -50,7 +50,10 @@ describe('Kafka connector options', () => {
     assert.throws(
       () =>
         readSourceOptions(
-          new OptionReader({ bootstrap_servers: 'b', consumer_group: 'g', offsets_initializer: 'middle' }, 'src'),
+          new OptionReader(
+            { bootstrap_servers: 'b', consumer_group: 'g', offsets_initializer: 'middle' },
+            'src',
+          ),
           ['t'],
         ),
       configError('src.offsets_initializer'),

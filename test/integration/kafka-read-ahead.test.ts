@@ -3,13 +3,13 @@
  * the topic allows, and a thousand of them read ahead could hold gigabytes.
  */
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createKafkaConnectors, createTopics } from '../../src/connectors/kafka/index.js';
+import { createTopics } from '../../src/connectors/kafka/index.js';
 import { noopMetrics, type Metrics } from '../../src/core/metrics.js';
-import { OptionReader } from '../../src/core/options.js';
-import { produceRaw, waitUntil } from '../helpers/kafka-e2e.js';
-import { ensureKafka, iterate, pull, recordingListener, uniqueName } from '../helpers/kafka.js';
+import { ensureKafka, produceRaw, uniqueName } from '../helpers/kafka.js';
+import { iterate, kafkaSource, pull, recordingListener } from '../helpers/kafka-connectors.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const KB = 1024;
 const MAX_BUFFERED_BYTES = 1024 * KB;
@@ -20,13 +20,9 @@ const MAX_BUFFERED_BYTES = 1024 * KB;
  */
 const ONE_RECORD_ALLOWANCE = 1536 * KB;
 
-let bootstrap: string;
+const bootstrap = await ensureKafka();
 
 describe('KafkaSource read-ahead', { timeout: 120_000 }, () => {
-  before(async () => {
-    bootstrap = await ensureKafka();
-  });
-
   it('holds no more than max_buffered_bytes (plus one record) while nobody pulls, and a record larger than the bound still passes', async (t) => {
     const topic = uniqueName('read-ahead');
     await createTopics(bootstrap, [
@@ -55,23 +51,13 @@ describe('KafkaSource read-ahead', { timeout: 120_000 }, () => {
         most = Math.max(most, value);
       },
     };
-    const { source } = createKafkaConnectors({
-      source: {
-        options: new OptionReader(
-          {
-            bootstrap_servers: bootstrap,
-            consumer_group: uniqueName('read-ahead'),
-            max_buffered_bytes: MAX_BUFFERED_BYTES,
-          },
-          'stream_manager.source.options',
-        ),
-        defaultTopics: [topic],
-      },
-      clientId: 'test',
-      metrics,
-    });
-    assert.ok(source);
-    t.after(() => source.close());
+    const source = kafkaSource(
+      t,
+      bootstrap,
+      topic,
+      { consumer_group: uniqueName('read-ahead'), max_buffered_bytes: MAX_BUFFERED_BYTES },
+      { metrics },
+    );
 
     const records = iterate(source, recordingListener());
     const first = await pull(records, (rs) => rs.length === 1);

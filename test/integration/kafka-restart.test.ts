@@ -1,57 +1,52 @@
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
-import { OptionReader } from '../../src/core/options.js';
-import { createKafkaConnectors } from '../../src/connectors/kafka/index.js';
+import { describe, it, type TestContext } from 'node:test';
+import type { SourceRecord } from '../../src/connectors/types.js';
+import { committedOffsets, createTopic, ensureKafka, restartKafka, uniqueName } from '../helpers/kafka.js';
 import {
-  committedOffsets,
-  createTopic,
-  ensureKafka,
   iterate,
+  kafkaConnectors,
+  type ConnectorsSpec,
   nextOffsets,
   pull,
   recordingListener,
-  restartKafka,
   text,
-  uniqueName,
-} from '../helpers/kafka.js';
-import { kcatConsume, kcatProduce } from '../helpers/kcat.js';
+} from '../helpers/kafka-connectors.js';
+import { kcatConsume, kcatProduce, keyedValues } from '../helpers/kcat.js';
 
-let bootstrap: string;
+const bootstrap = await ensureKafka();
+
+/** An input topic holding `values` (keyed `k<index>`), an output topic and a group name. */
+async function topicsWith(prefix: string, values: readonly string[]) {
+  const input = await createTopic(bootstrap, 1, `${prefix}-in`);
+  const output = await createTopic(bootstrap, 1, `${prefix}-out`);
+  await kcatProduce(bootstrap, input, keyedValues(values));
+  return { input, output, group: uniqueName('group') };
+}
+
+/**
+ * A source and a sink; the first `count` records read are passed on to the sink as `out:<value>`
+ * and committed.
+ */
+async function passOn(t: TestContext, count: number, spec: ConnectorsSpec) {
+  const { source, sink } = kafkaConnectors(t, bootstrap, spec);
+  const records = iterate(source!, recordingListener());
+  const first = await pull(records, (rs) => rs.length === count);
+  await Promise.all(
+    first.map((r) => sink!.send({ key: text(r.key), value: Buffer.from(`out:${text(r.value)}`) })),
+  );
+  const commit = (done: readonly SourceRecord[]) => source!.commit(nextOffsets(done));
+  await commit(first);
+  return { records, sink: sink!, commit };
+}
 
 describe('Kafka connectors across a broker restart', { timeout: 300_000 }, () => {
-  before(async () => {
-    bootstrap = await ensureKafka();
-  });
-
   it('the source keeps reading and the sink delivers what was sent while the broker was down', async (t) => {
-    const input = await createTopic(bootstrap, 1, 'restart-in');
-    const output = await createTopic(bootstrap, 1, 'restart-out');
-    const group = uniqueName('group');
-    await kcatProduce(
-      bootstrap,
-      input,
-      [0, 1, 2].map((i) => ({ key: `k${i}`, value: `before-${i}` })),
-    );
-    const { source, sink } = createKafkaConnectors({
-      source: {
-        options: new OptionReader({ bootstrap_servers: bootstrap, consumer_group: group }, 'source'),
-        defaultTopics: [input],
-      },
-      sink: { options: new OptionReader({ bootstrap_servers: bootstrap }, 'sink'), stream: output },
+    const { input, output, group } = await topicsWith('restart', ['before-0', 'before-1', 'before-2']);
+    const { records, sink, commit } = await passOn(t, 3, {
       clientId: 'restart',
+      source: { topic: input, options: { consumer_group: group } },
+      sink: { stream: output },
     });
-    assert.ok(source && sink);
-    t.after(async () => {
-      source.stop();
-      await sink.close();
-      await source.close();
-    });
-    const records = iterate(source, recordingListener());
-    const first = await pull(records, (rs) => rs.length === 3);
-    await Promise.all(
-      first.map((r) => sink.send({ key: text(r.key), value: Buffer.from(`out:${text(r.value)}`) })),
-    );
-    await source.commit(nextOffsets(first));
 
     // A pull pending across the restart, and a send issued while the broker is down.
     const pending = pull(records, (rs) => rs.length === 2, 120_000);
@@ -72,7 +67,7 @@ describe('Kafka connectors across a broker restart', { timeout: 300_000 }, () =>
         [4, 'after-4'],
       ],
     );
-    await source.commit(nextOffsets(after));
+    await commit(after);
     assert.deepEqual(await committedOffsets(bootstrap, group, input), new Map([[`${input}/0`, 5]]));
     assert.deepEqual(
       (await kcatConsume(bootstrap, output)).map((r) => r.value),
@@ -80,41 +75,19 @@ describe('Kafka connectors across a broker restart', { timeout: 300_000 }, () =>
     );
   });
   it('an exactly-once transaction open across the restart commits afterwards, with its offsets', async (t) => {
-    const input = await createTopic(bootstrap, 1, 'restart-eos-in');
-    const output = await createTopic(bootstrap, 1, 'restart-eos-out');
-    const group = uniqueName('group');
-    await kcatProduce(
-      bootstrap,
-      input,
-      [0, 1, 2].map((i) => ({ key: `k${i}`, value: `v${i}` })),
-    );
-    const eos = { bootstrap_servers: bootstrap, delivery_guarantee: 'EXACTLY_ONCE' };
-    const { source, sink } = createKafkaConnectors({
-      source: {
-        options: new OptionReader({ ...eos, consumer_group: group, instance_id: 'restart' }, 'source'),
-        defaultTopics: [input],
-      },
-      sink: { options: new OptionReader(eos, 'sink'), stream: output },
+    const { input, output, group } = await topicsWith('restart-eos', ['v0', 'v1', 'v2']);
+    const eos = { delivery_guarantee: 'EXACTLY_ONCE' };
+    const { records, sink, commit } = await passOn(t, 2, {
       clientId: 'restart-eos',
+      source: { topic: input, options: { ...eos, consumer_group: group, instance_id: 'restart' } },
+      sink: { stream: output, options: eos },
     });
-    assert.ok(source && sink);
-    t.after(async () => {
-      source.stop();
-      await sink.close();
-      await source.close();
-    });
-    const records = iterate(source, recordingListener());
-    const first = await pull(records, (rs) => rs.length === 2);
-    await Promise.all(
-      first.map((r) => sink.send({ key: text(r.key), value: Buffer.from(`out:${text(r.value)}`) })),
-    );
-    await source.commit(nextOffsets(first));
 
     const [third] = await pull(records, (rs) => rs.length === 1);
     assert.ok(third);
     await sink.send({ key: text(third.key), value: Buffer.from(`out:${text(third.value)}`) });
     await restartKafka();
-    await source.commit(nextOffsets([third]));
+    await commit([third]);
     assert.deepEqual(
       (await kcatConsume(bootstrap, output, { isolation: 'read_committed' })).map((r) => r.value),
       ['out:v0', 'out:v1', 'out:v2'],

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { before, describe, it, type TestContext } from 'node:test';
-import { OptionReader } from '../../src/core/options.js';
-import { createKafkaConnectors, KafkaClientError, type KafkaSink } from '../../src/connectors/kafka/index.js';
+import { describe, it, type TestContext } from 'node:test';
+import { KafkaClientError, type KafkaSink } from '../../src/connectors/kafka/index.js';
 import { createTopic, ensureKafka, uniqueName } from '../helpers/kafka.js';
+import { kafkaConnectors } from '../helpers/kafka-connectors.js';
 import { kcatConsume } from '../helpers/kcat.js';
 
-let bootstrap: string;
+const bootstrap = await ensureKafka();
 
 /** A sink for `prefix + stream`, closed when the test ends. */
 function sink(
@@ -14,19 +14,11 @@ function sink(
   stream: string,
   extra: Record<string, unknown> = {},
 ): KafkaSink {
-  const raw = { bootstrap_servers: [bootstrap], ...(prefix && { kafka_topic_prefix: prefix }), ...extra };
-  const options = new OptionReader(raw, 'stream_manager.sink.options');
-  const { sink } = createKafkaConnectors({ sink: { options, stream }, clientId: 'test' });
-  assert.ok(sink);
-  t.after(() => sink.close());
-  return sink;
+  const options = { bootstrap_servers: [bootstrap], ...(prefix && { kafka_topic_prefix: prefix }), ...extra };
+  return kafkaConnectors(t, bootstrap, { sink: { stream, options } }).sink!;
 }
 
 describe('KafkaSink on a real broker', { timeout: 180_000 }, () => {
-  before(async () => {
-    bootstrap = await ensureKafka();
-  });
-
   it('writes keys, values and timestamps that kcat reads back; the topic is prefix + stream name', async (t) => {
     const stream = uniqueName('page_content_change');
     const out = sink(t, 'eqiad.', `${stream}:1.2.0`);
@@ -115,17 +107,12 @@ describe('KafkaSink on a real broker', { timeout: 180_000 }, () => {
   it('output and error sinks with the same settings write to their own topics', async (t) => {
     const stream = uniqueName('out');
     const errors = uniqueName('job.error');
-    const options = new OptionReader({ bootstrap_servers: bootstrap, kafka_topic_prefix: 'dc.' }, 'sink');
-    const { sink: out, errorSink } = createKafkaConnectors({
-      sink: { options, stream },
-      errorSink: { options, stream: errors },
-      clientId: 'test',
+    const options = { kafka_topic_prefix: 'dc.' };
+    const connectors = kafkaConnectors(t, bootstrap, {
+      sink: { stream, options },
+      errorSink: { stream: errors, options },
     });
-    assert.ok(out && errorSink);
-    t.after(async () => {
-      await out.close();
-      await errorSink.close();
-    });
+    const [out, errorSink] = [connectors.sink!, connectors.errorSink!];
     await Promise.all([
       out.send({ key: 'k', value: Buffer.from('ok') }),
       errorSink.send({ key: null, value: Buffer.from('failed') }),

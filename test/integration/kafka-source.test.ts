@@ -1,24 +1,20 @@
 import assert from 'node:assert/strict';
-import { before, describe, it, type TestContext } from 'node:test';
-import { OptionReader } from '../../src/core/options.js';
+import { describe, it, type TestContext } from 'node:test';
 import { recordingMetrics, type Metrics } from '../../src/core/metrics.js';
-import { createKafkaConnectors, type KafkaSource } from '../../src/connectors/kafka/index.js';
+import type { KafkaSource } from '../../src/connectors/kafka/index.js';
+import { committedOffsets, createTopic, ensureKafka, uniqueName } from '../helpers/kafka.js';
 import {
-  committedOffsets,
-  createTopic,
-  ensureKafka,
   iterate,
+  kafkaSource,
   nextOffsets,
   pull,
   recordingListener,
   text,
-  uniqueName,
-} from '../helpers/kafka.js';
+} from '../helpers/kafka-connectors.js';
 import { kcatProduce } from '../helpers/kcat.js';
 
-let bootstrap: string;
+const bootstrap = await ensureKafka();
 
-/** A source closed when the test ends, whatever its outcome (an open consumer keeps node alive). */
 function source(
   t: TestContext,
   topic: string,
@@ -26,18 +22,7 @@ function source(
   extra: Record<string, unknown> = {},
   metrics?: Metrics,
 ): KafkaSource {
-  const options = new OptionReader(
-    { bootstrap_servers: bootstrap, consumer_group: group, ...extra },
-    'stream_manager.source.options',
-  );
-  const { source } = createKafkaConnectors({
-    source: { options, defaultTopics: [topic] },
-    clientId: 'test',
-    ...(metrics && { metrics }),
-  });
-  assert.ok(source);
-  t.after(() => source.close());
-  return source;
+  return kafkaSource(t, bootstrap, topic, { consumer_group: group, ...extra }, metrics && { metrics });
 }
 
 function summary(
@@ -47,10 +32,6 @@ function summary(
 }
 
 describe('KafkaSource on a real broker', { timeout: 180_000 }, () => {
-  before(async () => {
-    bootstrap = await ensureKafka();
-  });
-
   it('reads kcat-produced records, commits, and a new member of the group resumes right after the commit', async (t) => {
     const topic = await createTopic(bootstrap, 2, 'source-resume');
     const group = uniqueName('group');

@@ -1,27 +1,21 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { before, describe, it, type TestContext } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { OptionReader } from '../../src/core/options.js';
-import {
-  createKafkaConnectors,
-  KafkaClientError,
-  type KafkaConnectors,
-} from '../../src/connectors/kafka/index.js';
+import { KafkaClientError, type KafkaConnectors } from '../../src/connectors/kafka/index.js';
 import { isTransactional, type Source } from '../../src/connectors/types.js';
+import { committedOffsets, createTopic, ensureKafka, uniqueName } from '../helpers/kafka.js';
 import {
-  committedOffsets,
-  createTopic,
-  ensureKafka,
+  closeConnectors,
   iterate,
+  kafkaConnectors,
   nextOffsets,
   pull,
   recordingListener,
   text,
-  uniqueName,
-} from '../helpers/kafka.js';
-import { kcatConsume, kcatProduce } from '../helpers/kcat.js';
+} from '../helpers/kafka-connectors.js';
+import { kcatConsume, kcatProduce, keyedValues } from '../helpers/kcat.js';
 
 interface Setup {
   readonly bootstrap: string;
@@ -34,36 +28,17 @@ interface Setup {
 
 /** Exactly-once connectors: source, output sink and error sink over one transactional producer. */
 function exactlyOnce(setup: Setup, properties: Record<string, string> = {}): Required<KafkaConnectors> {
-  const sourceOptions = new OptionReader(
-    {
-      bootstrap_servers: setup.bootstrap,
-      consumer_group: setup.group,
-      instance_id: setup.instanceId,
-      delivery_guarantee: 'EXACTLY_ONCE',
-      properties,
-    },
-    'stream_manager.source.options',
-  );
-  const sinkOptions = new OptionReader(
-    { bootstrap_servers: setup.bootstrap, delivery_guarantee: 'EXACTLY_ONCE' },
-    'stream_manager.sink.options',
-  );
-  const connectors = createKafkaConnectors({
-    source: { options: sourceOptions, defaultTopics: [setup.input] },
-    sink: { options: sinkOptions, stream: setup.output },
-    errorSink: { options: sinkOptions, stream: setup.errors },
+  const eos = { delivery_guarantee: 'EXACTLY_ONCE' };
+  const { source, sink, errorSink } = kafkaConnectors(undefined, setup.bootstrap, {
     clientId: `eos-${setup.instanceId}`,
+    source: {
+      topic: setup.input,
+      options: { ...eos, consumer_group: setup.group, instance_id: setup.instanceId, properties },
+    },
+    sink: { stream: setup.output, options: eos },
+    errorSink: { stream: setup.errors, options: eos },
   });
-  const { source, sink, errorSink } = connectors;
-  assert.ok(source && sink && errorSink);
-  return { source, sink, errorSink };
-}
-
-async function closeAll(c: Required<KafkaConnectors>): Promise<void> {
-  c.source.stop();
-  await c.sink.close();
-  await c.errorSink.close();
-  await c.source.close();
+  return { source: source!, sink: sink!, errorSink: errorSink! };
 }
 
 /** Reads `count` inputs and sends one output per input ("out:<value>"), or an error for "bad" ones. */
@@ -91,36 +66,34 @@ if (child) {
   process.stdout.write('SENT\n');
   await new Promise(() => {});
 } else {
-  let bootstrap: string;
+  const bootstrap = await ensureKafka();
 
-  const setupFor = async (prefix: string): Promise<Setup> => ({
-    bootstrap,
-    input: await createTopic(bootstrap, 1, `${prefix}-in`),
-    group: uniqueName(`${prefix}-group`),
-    instanceId: uniqueName('instance'),
-    // One partition each, so that kcat returns the outputs in the order they were sent.
-    output: await createTopic(bootstrap, 1, `${prefix}-out`),
-    errors: await createTopic(bootstrap, 1, `${prefix}-err`),
-  });
+  /**
+   * Topics of one partition each, so that kcat returns the outputs in the order they were sent; the
+   * input holds `values`, keyed `k<index>`.
+   */
+  const setupFor = async (prefix: string, values: readonly string[]): Promise<Setup> => {
+    const setup = {
+      bootstrap,
+      input: await createTopic(bootstrap, 1, `${prefix}-in`),
+      group: uniqueName(`${prefix}-group`),
+      instanceId: uniqueName('instance'),
+      output: await createTopic(bootstrap, 1, `${prefix}-out`),
+      errors: await createTopic(bootstrap, 1, `${prefix}-err`),
+    };
+    await kcatProduce(bootstrap, setup.input, keyedValues(values));
+    return setup;
+  };
 
   const connectorsFor = (t: TestContext, setup: Setup, properties?: Record<string, string>) => {
     const c = exactlyOnce(setup, properties);
-    t.after(() => closeAll(c));
+    t.after(() => closeConnectors(c));
     return c;
   };
 
   describe('exactly-once Kafka connectors on a real broker', { timeout: 240_000 }, () => {
-    before(async () => {
-      bootstrap = await ensureKafka();
-    });
-
     it('commits outputs, errors and input offsets in one transaction', async (t) => {
-      const setup = await setupFor('txn-commit');
-      await kcatProduce(
-        bootstrap,
-        setup.input,
-        ['a', 'b', 'bad-c', 'd'].map((v, i) => ({ key: `k${i}`, value: v })),
-      );
+      const setup = await setupFor('txn-commit', ['a', 'b', 'bad-c', 'd']);
       const c = connectorsFor(t, setup);
       assert.ok(isTransactional(c.source));
       const { it: inputs, inputs: first } = await processInputs(c, c.source, 4);
@@ -167,15 +140,10 @@ if (child) {
     });
 
     it('aborts what was not committed when it closes; the group reads those inputs again', async (t) => {
-      const setup = await setupFor('txn-abort');
-      await kcatProduce(
-        bootstrap,
-        setup.input,
-        ['a', 'b', 'c'].map((v, i) => ({ key: `k${i}`, value: v })),
-      );
+      const setup = await setupFor('txn-abort', ['a', 'b', 'c']);
       const c = exactlyOnce(setup);
       await processInputs(c, c.source, 3);
-      await closeAll(c);
+      await closeConnectors(c);
 
       assert.deepEqual(
         (await kcatConsume(bootstrap, setup.output)).map((r) => r.value),
@@ -203,12 +171,7 @@ if (child) {
     });
 
     it('a new instance with the same instance_id fences the old one, whose commit then fails', async (t) => {
-      const setup = await setupFor('txn-fence');
-      await kcatProduce(
-        bootstrap,
-        setup.input,
-        ['a', 'b'].map((v, i) => ({ key: `k${i}`, value: v })),
-      );
+      const setup = await setupFor('txn-fence', ['a', 'b']);
       const fast = { 'heartbeat.interval.ms': '500' };
       const zombie = connectorsFor(t, setup, fast);
       await processInputs(zombie, zombie.source, 2);
@@ -246,12 +209,7 @@ if (child) {
     });
 
     it('outputs of a killed process stay invisible; its restart aborts them and commits its own once', async (t) => {
-      const setup = await setupFor('txn-kill');
-      await kcatProduce(
-        bootstrap,
-        setup.input,
-        ['a', 'b', 'c'].map((v, i) => ({ key: `k${i}`, value: v })),
-      );
+      const setup = await setupFor('txn-kill', ['a', 'b', 'c']);
       const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
         cwd: fileURLToPath(new URL('../../', import.meta.url)),
         env: { ...process.env, KAFKA_TXN_CHILD: JSON.stringify({ ...setup, count: 3 }) },
