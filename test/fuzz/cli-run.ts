@@ -3,13 +3,11 @@
  * a plain file, a gzip file or standard input, writing outputs to a file or standard output; its
  * peak RSS is sampled from /proc while it runs.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { BIN, parseSummaryLine, REPO_ROOT } from '../helpers/cli.js';
+import { parseSummaryLine, spawnCli } from '../helpers/cli.js';
 import { jobConfig, readLines } from '../helpers/job-harness.js';
 import { finish, fuzzOverrides, prepare, type FuzzCase, type FuzzStats } from './fuzz-run.js';
 import type { RunResult } from './oracle.js';
@@ -41,26 +39,6 @@ function watchPeakRss(pid: number): { stop(): number } {
   };
 }
 
-/** The CLI with its standard input fed from `input` (or closed); killed by pid if the test ends first. */
-function spawnWithInput(t: TestContext, args: readonly string[], input: Buffer | undefined) {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const stdout: Buffer[] = [];
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => stdout.push(d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  // A process that dies before reading everything closes the pipe: that is for the exit code to tell.
-  child.stdin.on('error', () => undefined);
-  child.stdin.end(input);
-  const exited = once(child, 'close').then(([code, signal]) => ({
-    code: code as number | null,
-    signal: signal as NodeJS.Signals | null,
-  }));
-  return { child, exited, stdout: () => Buffer.concat(stdout).toString('utf8'), stderr: () => stderr };
-}
-
 /** The case through the CLI; its peak RSS must stay under `maxRssKiB`. */
 export async function runCli(
   t: TestContext,
@@ -83,12 +61,10 @@ export async function runCli(
     });
     const config = join(prepared.dir, 'config.json');
     await writeFile(config, JSON.stringify(doc));
-    const run = spawnWithInput(
-      t,
-      ['page-content-change', '--config', config],
-      io.source === 'stdin' ? prepared.m.file : undefined,
-    );
-    const rss = watchPeakRss(run.child.pid!);
+    const run = spawnCli(t, ['page-content-change', '--config', config], {
+      ...(io.source === 'stdin' ? { input: prepared.m.file } : {}),
+    });
+    const rss = watchPeakRss(run.pid);
     const { code, signal } = await run.exited;
     const peakKiB = rss.stop();
     stats.peakRssKiB = Math.max(stats.peakRssKiB, peakKiB);
