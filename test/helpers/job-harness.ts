@@ -247,6 +247,17 @@ export async function assertValidErrorEvent(event: unknown): Promise<void> {
     );
 }
 
+/** `outcomeCounts` of a run whose one input was enriched. */
+export const ONE_ENRICHED: Json = Object.freeze({
+  records: 1,
+  enriched: 1,
+  passed: 0,
+  dropped: 0,
+  failed: 0,
+  unfinished: 0,
+  errors: {},
+});
+
 /** Outcome counts of a summary, for one deepEqual. */
 export function outcomeCounts(summary: Summary): Json {
   return {

@@ -9,6 +9,7 @@ import { pageChangeEvent } from '../helpers/events.js';
 import {
   assertErrorEventFor,
   assertValidOutput,
+  ONE_ENRICHED,
   outcomeCounts,
   runJob,
   startApi,
@@ -79,15 +80,7 @@ async function assertFailed(
 }
 
 async function assertEnriched(run: JobRun, requests: number): Promise<void> {
-  assert.deepEqual(outcomeCounts(run.summary), {
-    records: 1,
-    enriched: 1,
-    passed: 0,
-    dropped: 0,
-    failed: 0,
-    unfinished: 0,
-    errors: {},
-  });
+  assert.deepEqual(outcomeCounts(run.summary), ONE_ENRICHED);
   assert.deepEqual(run.api.requestedRevIds(), Array<number>(requests).fill(REV));
   assert.deepEqual(run.errors, []);
   assert.equal(run.outputs.length, 1);
@@ -325,15 +318,7 @@ describe('answers about several revisions', () => {
     const api = await startApi(t);
     api.addRevision({ revId: REV, pageId: 1, title: 'Main_Page', slots: { main: { hidden: true } } });
     const run = await runJob(t, api, [edit(REV)]);
-    assert.deepEqual(outcomeCounts(run.summary), {
-      records: 1,
-      enriched: 1,
-      passed: 0,
-      dropped: 0,
-      failed: 0,
-      unfinished: 0,
-      errors: {},
-    });
+    assert.deepEqual(outcomeCounts(run.summary), ONE_ENRICHED);
     assert.equal(run.summary.job?.hidden_slots, 1);
     assert.deepEqual(api.requestedRevIds(), [REV]);
     const output = run.outputs[0]!;
