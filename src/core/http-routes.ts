@@ -43,31 +43,39 @@ function parseOrigin(url: string): Origin | undefined {
   };
 }
 
-/** Why a route prefix or target cannot be used, or undefined when it can. */
+/** Why a route's prefix or target cannot be used, or undefined when both can. */
 function routeProblem(prefix: string, target: string): string | undefined {
-  let from: URL;
-  let to: URL;
-  try {
-    from = new URL(prefix);
-    to = new URL(target);
-  } catch {
-    return 'is not an absolute URL';
-  }
-  for (const url of [from, to]) {
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'must be an http or https URL';
-    if (url.username !== '' || url.password !== '') return 'must not carry a user name or password';
-    if (url.search !== '' || url.hash !== '') return 'must not have a query or a fragment';
+  for (const [what, value] of [
+    ['prefix', prefix],
+    ['target', target],
+  ] as const) {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      return `route ${what} ${JSON.stringify(value)} is not a URL`;
+    }
+    const problem =
+      (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === ''
+        ? 'must be an http:// or https:// URL'
+        : url.username !== '' || url.password !== ''
+          ? 'must not carry a user name or password'
+          : url.search !== '' || url.hash !== ''
+            ? 'must not have a query or a fragment'
+            : undefined;
+    if (problem !== undefined) return `route ${what} ${JSON.stringify(value)} ${problem}`;
   }
   return undefined;
 }
 
-/** Throws a `ConfigError` naming `key` for a route whose prefix or target is not a plain http(s) URL. */
+/**
+ * Throws a `ConfigError` naming the route (`<key>.<prefix>`) whose prefix or target is not a plain
+ * http(s) URL.
+ */
 export function checkHttpRoutes(routes: HttpRoutes, key = 'http_client_routes'): void {
   for (const [prefix, target] of Object.entries(routes)) {
     const problem = routeProblem(prefix, target);
-    if (problem !== undefined) {
-      throw new ConfigError(key, `route ${JSON.stringify(prefix)} → ${JSON.stringify(target)} ${problem}`);
-    }
+    if (problem !== undefined) throw new ConfigError(`${key}.${prefix}`, problem);
   }
 }
 

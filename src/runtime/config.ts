@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { CONNECTOR_OPTIONS, type StreamBinding } from '../connectors/binding.js';
 import { compileConfigSchema, section, type ConfigSchema } from '../core/config-schema.js';
 import { ConfigError } from '../core/errors.js';
+import { checkHttpRoutes } from '../core/http-routes.js';
 import type { InputLimits } from '../core/input-limits.js';
 import { OptionReader } from '../core/options.js';
 import { parseStreamRef } from '../core/stream-config.js';
@@ -222,31 +223,6 @@ function resolveBinding(kind: 'source' | 'sink', raw: Binding, key: string): Str
   };
 }
 
-/** `http_client_routes`: both sides must be http(s) URLs without query or fragment. */
-function checkRoutes(routes: Record<string, string>, key: string): void {
-  const check = (where: string, value: string, what: string) => {
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      throw new ConfigError(where, `${what} ${JSON.stringify(value)} is not a URL`);
-    }
-    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
-      throw new ConfigError(where, `${what} ${JSON.stringify(value)} must be an http:// or https:// URL`);
-    }
-    if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
-      throw new ConfigError(
-        where,
-        `${what} ${JSON.stringify(value)} must not have a query, fragment or user`,
-      );
-    }
-  };
-  for (const [from, to] of Object.entries(routes)) {
-    check(`${key}.${from}`, from, 'route prefix');
-    check(`${key}.${from}`, to, 'route target');
-  }
-}
-
 /** Checks the whole document against the job's declared configuration and resolves it. */
 export function resolveConfig<Section>(raw: unknown, job: JobDefinition<Section>): JobConfig<Section> {
   if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
@@ -262,7 +238,7 @@ export function resolveConfig<Section>(raw: unknown, job: JobDefinition<Section>
     sink: Binding;
     error_sink: Binding;
   };
-  checkRoutes(sm.http_client_routes, 'stream_manager.http_client_routes');
+  checkHttpRoutes(sm.http_client_routes, 'stream_manager.http_client_routes');
   const source = resolveBinding('source', sm.source, 'stream_manager.source');
   const sink = resolveBinding('sink', sm.sink, 'stream_manager.sink');
   const errorSink = resolveBinding('sink', sm.error_sink, 'stream_manager.error_sink');

@@ -90,7 +90,7 @@ describe('configuration mistakes: exit 2 naming the key, before any file is writ
         stream_manager: { http_client_routes: { 'https://en.wikipedia.org/?x=1': 'http://127.0.0.1:6500' } },
       }),
       key: 'stream_manager.http_client_routes.https://en.wikipedia.org/?x=1',
-      message: /must not have a query/,
+      message: /route prefix "https:\/\/en\.wikipedia\.org\/\?x=1" must not have a query/,
     },
     {
       name: 'a source path that is a directory',

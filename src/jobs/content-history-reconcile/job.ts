@@ -1,6 +1,4 @@
-import { defineJob } from '../contract.js';
-import { ENRICH_SCHEMA, resolveEnrichSection, type EnrichConfig } from '../page-content-change/config.js';
-import { createEnrichmentJob } from '../page-content-change/job.js';
+import { defineEnrichmentJob } from '../page-content-change/job.js';
 
 /**
  * WMF's sibling of page-content-change: a reconciliation batch compares the wikis with the content
@@ -10,11 +8,7 @@ import { createEnrichmentJob } from '../page-content-change/job.js';
  * (`mediawiki.content_history_reconcile_enriched.v1`, `<job_name>.error`). Reconciled revisions
  * are old by their ingestion time, so a missing one is an error event at once, not retried.
  */
-export const contentHistoryReconcile = defineJob<EnrichConfig>({
-  name: 'content-history-reconcile',
-  description:
-    "mediawiki.content_history_reconcile events in (page_change-shaped, from a reconciliation batch), the same events with each revision's content out, as page-content-change enriches them",
-  section: { key: 'enrich', schema: ENRICH_SCHEMA, resolve: resolveEnrichSection },
-  userAgent: (enrich) => enrich.userAgent,
-  create: createEnrichmentJob,
-});
+export const contentHistoryReconcile = defineEnrichmentJob(
+  'content-history-reconcile',
+  "mediawiki.content_history_reconcile events in (page_change-shaped, from a reconciliation batch), the same events with each revision's content out, as page-content-change enriches them",
+);

@@ -4,7 +4,7 @@ import { compileProjection } from '../../core/event.js';
 import { schemaUriFor } from '../../core/stream-config.js';
 import { compileDomainAllowlist, DEFAULT_ALLOWED_DOMAINS } from '../../mediawiki/domain-allowlist.js';
 import { createRevisionFetcher } from '../../mediawiki/fetcher.js';
-import { defineJob, type JobInstance, type JobParts } from '../contract.js';
+import { defineJob, type JobDefinition, type JobInstance, type JobParts } from '../contract.js';
 import { ENRICH_SCHEMA, resolveEnrichSection, withConfigKey, type EnrichConfig } from './config.js';
 import { PageContentChangeHandler } from './handler.js';
 import { UnavailableSchemas } from './input.js';
@@ -103,11 +103,18 @@ async function readCaBundle(path: string | undefined): Promise<string | undefine
   return pem;
 }
 
-export const pageContentChange = defineJob<EnrichConfig>({
-  name: 'page-content-change',
-  description:
-    "mediawiki.page_change events in, mediawiki.page_content_change events out, with each revision's content fetched from the MediaWiki Action API",
-  section: { key: 'enrich', schema: ENRICH_SCHEMA, resolve: resolveEnrichSection },
-  userAgent: (enrich) => enrich.userAgent,
-  create: createEnrichmentJob,
-});
+/** A job that enriches page_change-shaped events with revision content; only its name and streams differ. */
+export function defineEnrichmentJob(name: string, description: string): JobDefinition {
+  return defineJob<EnrichConfig>({
+    name,
+    description,
+    section: { key: 'enrich', schema: ENRICH_SCHEMA, resolve: resolveEnrichSection },
+    userAgent: (enrich) => enrich.userAgent,
+    create: createEnrichmentJob,
+  });
+}
+
+export const pageContentChange = defineEnrichmentJob(
+  'page-content-change',
+  "mediawiki.page_change events in, mediawiki.page_content_change events out, with each revision's content fetched from the MediaWiki Action API",
+);

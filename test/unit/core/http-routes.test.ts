@@ -103,7 +103,9 @@ describe('checkHttpRoutes', () => {
     for (const routes of refused) {
       assert.throws(
         () => checkHttpRoutes(routes, 'stream_manager.http_client_routes'),
-        (error: unknown) => error instanceof ConfigError && error.key === 'stream_manager.http_client_routes',
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          error.key === `stream_manager.http_client_routes.${Object.keys(routes)[0]}`,
         JSON.stringify(routes),
       );
     }
