@@ -1,13 +1,13 @@
-import type { Logger } from 'pino';
 import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { stringify as stringifyYaml } from 'yaml';
 import { checkFilePaths, createConnectors, type Connectors } from '../connectors/factory.js';
+import { maskSecrets } from '../core/config-schema.js';
 import { ConfigError } from '../core/errors.js';
+import { noopMetrics, type Metrics } from '../core/metrics.js';
 import { SchemaRepository } from '../core/schema-repository.js';
 import { loadStreamConfigs, type StreamConfigs } from '../core/stream-config.js';
 import { Validator } from '../core/validator.js';
-import { stringify as stringifyYaml } from 'yaml';
-import { maskSecrets } from '../core/config-schema.js';
-import { noopMetrics, type Metrics } from '../core/metrics.js';
 import type { JobDefinition, JobInstance } from '../jobs/contract.js';
 import { pageContentChange } from '../jobs/page-content-change/job.js';
 import { loadConfigFiles } from './config-files.js';
