@@ -55,12 +55,6 @@ export function createKafkaConsumer(
     ...config.properties,
     'bootstrap.servers': config.bootstrapServers,
     'group.id': config.consumerGroup,
-    // Static membership: a restarted instance rejoins under the same id and gets its partitions back
-    // at once, where a new member would wait for the dead one's session.timeout.ms (45 s) to expire.
-    // The broker fences the older of two members with one id (FENCED_INSTANCE_ID, fatal: see
-    // source.ts), which is also what fences a zombie's transactional producer under EXACTLY_ONCE,
-    // whose transactional.id is derived from the same instance_id.
-    'group.instance.id': config.instanceId,
     'client.id': deps.clientId,
     'enable.auto.commit': false,
     'enable.auto.offset.store': false,

@@ -9,7 +9,6 @@ export interface LifecycleConsumer {
   setDefaultIsTimeoutOnlyForFirstMessage(value: boolean): void;
   subscribe(topics: string[]): void;
   unsubscribe(): void;
-  consume(count: number, cb: (err: unknown, messages: RdKafka.Message[]) => void): void;
   disconnect(cb: (err: unknown, metrics: RdKafka.ClientMetrics) => void): void;
   isConnected(): boolean;
 }
@@ -22,33 +21,18 @@ export interface PollControl {
   roomMade(force: boolean): void;
 }
 
-/** What closing waits for of the rebalance handler. */
-export interface RevocationControl {
-  /** The events received so far are answered. */
-  settled(): Promise<void>;
-  /** Some partitions are still assigned (or being revoked). */
-  holdsPartitions(): boolean;
-}
-
 export interface LifecycleTiming {
   readonly connectTimeoutMs: number;
   /** A consume call waits this long for a first record, then takes what is ready. */
   readonly pollTimeoutMs: number;
-  /** How long closing serves the unsubscribe's revocation so that the member leaves the group. */
-  readonly leaveTimeoutMs: number;
 }
 
-export const LIFECYCLE_TIMING: LifecycleTiming = {
-  connectTimeoutMs: 30_000,
-  pollTimeoutMs: 250,
-  leaveTimeoutMs: 5_000,
-};
+export const LIFECYCLE_TIMING: LifecycleTiming = { connectTimeoutMs: 30_000, pollTimeoutMs: 250 };
 
 /**
  * Connects and subscribes on the first read. Closing stops the records first and ends the poll
- * loop, then drops the subscription (which revokes everything), serves that revocation so that the
- * member leaves the group, disconnects, and waits for the rebalance handler to answer the last
- * revocation.
+ * loop, then drops the subscription (which revokes everything), disconnects, and waits for the
+ * rebalance handler to answer the last revocation.
  */
 export class ConsumerLifecycle {
   private started: Promise<void> | undefined;
@@ -58,7 +42,7 @@ export class ConsumerLifecycle {
   constructor(
     private readonly consumer: LifecycleConsumer,
     private readonly loop: PollControl,
-    private readonly rebalances: RevocationControl,
+    private readonly rebalances: { settled(): Promise<void> },
     private readonly subscription: { readonly topics: readonly string[]; readonly consumerGroup: string },
     private readonly logger: KafkaLogger,
     private readonly timing: LifecycleTiming = LIFECYCLE_TIMING,
@@ -106,34 +90,7 @@ export class ConsumerLifecycle {
     } catch (e) {
       this.logger.warn({ err: toKafkaError(e).message }, 'kafka unsubscribe failed');
     }
-    await this.leaveGroup();
     await callback<RdKafka.ClientMetrics>('disconnect consumer', (cb) => this.consumer.disconnect(cb));
     await this.rebalances.settled();
-  }
-
-  /**
-   * A static member (group.instance.id) sends LeaveGroup only when the unsubscribe's revocation is
-   * answered before the client closes: librdkafka skips the leave once it is terminating (KIP-345,
-   * so that a restarting member keeps its partitions). A stopping instance cannot tell a restart
-   * from a scale-down, and a scaled-down instance's partitions would wait session.timeout.ms (45 s)
-   * for another owner; so closing serves the revocation here and leaves: a SIGTERM hands over at
-   * once, as without static membership, and only a crash (no close) keeps the partitions for the
-   * restart. Records a poll still returns are dropped: they were not committed.
-   */
-  private async leaveGroup(): Promise<void> {
-    const deadline = Date.now() + this.timing.leaveTimeoutMs;
-    // One poll more after the revocation is answered: the unassign it started completes in
-    // librdkafka's own thread, and only then is the LeaveGroup sent.
-    let pollsAfterRevocation = 1;
-    while (Date.now() < deadline) {
-      if (!this.rebalances.holdsPartitions() && pollsAfterRevocation-- <= 0) return;
-      try {
-        await callback<RdKafka.Message[]>('consume while leaving', (cb) => this.consumer.consume(1, cb));
-      } catch (e) {
-        this.logger.warn({ err: toKafkaError(e).message }, 'kafka poll while leaving the group failed');
-        return;
-      }
-      await this.rebalances.settled();
-    }
   }
 }

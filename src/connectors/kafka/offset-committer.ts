@@ -33,7 +33,6 @@ interface Waiter {
 export class OffsetCommitter {
   private commits: Promise<void> = Promise.resolve();
   private readonly waiters: Waiter[] = [];
-  private failure: KafkaClientError | undefined;
 
   constructor(
     private readonly consumer: CommittingConsumer,
@@ -63,15 +62,6 @@ export class OffsetCommitter {
     return run;
   }
 
-  /**
-   * The consumer failed for good: no poll will serve an answer any more, so the waiting commits and
-   * every later one fail at once instead of timing out.
-   */
-  fail(err: KafkaClientError): void {
-    this.failure ??= err;
-    for (const waiter of this.waiters.splice(0)) waiter.settle(this.failure);
-  }
-
   /** offset_commit_cb: the answer to the oldest commit still waiting. */
   onResult(
     err: RdKafka.LibrdKafkaError | undefined,
@@ -87,7 +77,6 @@ export class OffsetCommitter {
   }
 
   private async commitNow(nextOffsets: ReadonlyMap<string, number>): Promise<void> {
-    if (this.failure) throw this.failure;
     const offsets = this.ownedOffsets(nextOffsets);
     if (offsets.length === 0) return;
     try {
@@ -113,10 +102,6 @@ export class OffsetCommitter {
 
   private commitOnce(offsets: RdKafka.TopicPartitionOffset[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      if (this.failure) {
-        reject(this.failure);
-        return;
-      }
       try {
         this.consumer.commit(offsets);
       } catch (e) {

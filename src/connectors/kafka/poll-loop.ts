@@ -42,9 +42,6 @@ export class PollLoop {
   private wake: (() => void) | undefined;
   /** Wakes the loop waiting for room in a full read-ahead. */
   private onRoom: (() => void) | undefined;
-  private reportFailure: (err: KafkaClientError) => void = () => undefined;
-  /** Resolves with the failure that ended the loop, whether or not the runtime pulls. */
-  readonly failed = new Promise<KafkaClientError>((resolve) => (this.reportFailure = resolve));
 
   constructor(
     private readonly consumer: PollingConsumer,
@@ -131,7 +128,6 @@ export class PollLoop {
 
   fail(err: KafkaClientError): void {
     this.failure ??= err;
-    this.reportFailure(this.failure);
     this.notify();
   }
 

@@ -70,10 +70,6 @@ export class RebalanceHandler {
     return this.rebalances;
   }
 
-  holdsPartitions(): boolean {
-    return this.ownership.holdsAny();
-  }
-
   private async rebalance(code: number | undefined, partitions: Partition[]): Promise<void> {
     const keys = partitions.map((p) => partitionKey(p.topic, p.partition));
     if (code === codes.ERR__ASSIGN_PARTITIONS) return this.assign(partitions, keys);

@@ -2,7 +2,7 @@ import type { RdKafka } from '@confluentinc/kafka-javascript';
 import type { Source, SourceListener, SourceRecord } from '../types.js';
 import { createKafkaConsumer, type ConsumerHandlers, type SourceConsumer } from './consumer-client.js';
 import { ConsumerLifecycle } from './consumer-lifecycle.js';
-import { codes, KafkaClientError, toKafkaError } from './kafka-error.js';
+import { toKafkaError } from './kafka-error.js';
 import { OffsetCommitter } from './offset-committer.js';
 import type { KafkaSourceConfig } from './options.js';
 import { PartitionOwnership } from './partition-ownership.js';
@@ -34,10 +34,9 @@ export class KafkaSource implements Source {
   private readonly rebalancer: RebalanceHandler;
   private readonly lifecycle: ConsumerLifecycle;
   private listener: SourceListener | undefined;
-  private fenced: KafkaClientError | undefined;
 
   constructor(
-    private readonly config: KafkaSourceConfig,
+    config: KafkaSourceConfig,
     private readonly deps: KafkaClientDeps,
     propertiesKey: string,
     openConsumer: ConsumerFactory = (handlers) => createKafkaConsumer(config, deps, propertiesKey, handlers),
@@ -68,9 +67,6 @@ export class KafkaSource implements Source {
       deps,
     );
     this.lifecycle = new ConsumerLifecycle(consumer, this.loop, this.rebalancer, config, deps.logger);
-    // A commit waiting for its answer when the consumer failed would otherwise wait out its timeout
-    // and retries (90 s) before the process can stop.
-    void this.loop.failed.then((err) => this.committer.fail(this.explainFatal(err)));
   }
 
   async *records(listener: SourceListener): AsyncIterable<SourceRecord> {
@@ -78,12 +74,7 @@ export class KafkaSource implements Source {
     this.listener = listener;
     await this.lifecycle.start();
     for (;;) {
-      let record: SourceRecord | undefined;
-      try {
-        record = await this.loop.next();
-      } catch (e) {
-        throw this.explainFatal(e);
-      }
+      const record = await this.loop.next();
       if (record === undefined) return;
       yield record;
     }
@@ -115,25 +106,6 @@ export class KafkaSource implements Source {
   /** The group took these partitions away (session expired) before the runtime could commit them. */
   protected onAssignmentLost(keys: readonly string[]): void {
     void keys;
-  }
-
-  /**
-   * librdkafka's one fatal consumer error (classic group protocol) is FENCED_INSTANCE_ID: a newer
-   * member joined with this group.instance.id. Two instances given one id by mistake would otherwise
-   * take turns fencing each other behind a bare "Local: Fatal error"; the message says what to fix.
-   */
-  private explainFatal(e: unknown): KafkaClientError {
-    const err = toKafkaError(e);
-    if (!err.fatal || err.code !== codes.ERR__FATAL) return err;
-    if (this.fenced) return this.fenced;
-    const { consumerGroup, instanceId } = this.config;
-    const message =
-      `kafka consumer fenced: another instance joined consumer group "${consumerGroup}" with this ` +
-      `instance's instance_id "${instanceId}" (group.instance.id); this one stops. Instances running ` +
-      `at the same time need distinct instance_id values`;
-    this.deps.logger.error({ group: consumerGroup, instanceId, code: err.code, err: err.message }, message);
-    this.fenced = new KafkaClientError(message, err.code, { fatal: true }, err);
-    return this.fenced;
   }
 
   private onClientError(err: RdKafka.LibrdKafkaError): void {

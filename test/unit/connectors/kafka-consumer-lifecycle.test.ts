@@ -42,14 +42,11 @@ function setup() {
   const consumer = new FakeConsumer();
   const loop = new FakeLoop(consumer.calls);
   let finishRebalances: () => void = () => undefined;
-  const finished = new Promise<void>((resolve) => (finishRebalances = resolve));
   const rebalances = {
-    holding: false,
     settled: () => {
       consumer.calls.push('wait for rebalances');
-      return finished;
+      return new Promise<void>((resolve) => (finishRebalances = resolve));
     },
-    holdsPartitions: () => rebalances.holding,
   };
   const deps = recordingDeps();
   const lifecycle = new ConsumerLifecycle(
@@ -58,9 +55,9 @@ function setup() {
     rebalances,
     { topics: ['a', 'b'], consumerGroup: 'g' },
     deps.logger,
-    { connectTimeoutMs: 1000, pollTimeoutMs: 250, leaveTimeoutMs: 1000 },
+    { connectTimeoutMs: 1000, pollTimeoutMs: 250 },
   );
-  return { consumer, lifecycle, deps, rebalances, finishRebalances: () => finishRebalances() };
+  return { consumer, lifecycle, deps, finishRebalances: () => finishRebalances() };
 }
 
 describe('ConsumerLifecycle', () => {
@@ -76,11 +73,10 @@ describe('ConsumerLifecycle', () => {
     ]);
   });
 
-  it('closes in order: stop the records, end the loop, unsubscribe, serve the revocation, disconnect, then wait for the last revocation', async () => {
+  it('closes in order: stop the records, end the loop, unsubscribe, disconnect, then wait for the last revocation', async () => {
     const { consumer, lifecycle, finishRebalances } = setup();
     await lifecycle.start();
     consumer.calls.splice(0);
-    consumer.consumeCounts.splice(0);
     const closed = track(lifecycle.close());
     await until(() => consumer.calls.includes('wait for rebalances'));
     assert.deepEqual(consumer.calls, [
@@ -89,39 +85,14 @@ describe('ConsumerLifecycle', () => {
       'room made (forced)',
       'loop ends',
       'unsubscribe',
+      'disconnect',
       'wait for rebalances',
     ]);
-    assert.deepEqual(consumer.consumeCounts, [1], 'one poll serves the revocation');
     await settle();
     assert.equal(closed.state, 'pending');
     finishRebalances();
     await until(() => closed.state === 'resolved');
-    assert.deepEqual(consumer.calls.slice(-2), ['disconnect', 'wait for rebalances']);
     assert.equal(lifecycle.close(), lifecycle.close(), 'idempotent');
-  });
-
-  it('closing polls until the revocation released every partition, and once more, before it disconnects', async () => {
-    const { consumer, lifecycle, rebalances, finishRebalances } = setup();
-    await lifecycle.start();
-    consumer.consumeCounts.splice(0);
-    rebalances.holding = true;
-    finishRebalances();
-    const closed = track(lifecycle.close());
-    await until(() => consumer.consumeCounts.length >= 3);
-    assert.ok(!consumer.calls.includes('disconnect'), 'still serving the revocation');
-    rebalances.holding = false;
-    await until(() => closed.state === 'resolved');
-    const polls = consumer.consumeCounts.length;
-    assert.ok(polls >= 4, `${polls} polls: until released, then one more`);
-  });
-
-  it('closing gives up serving a revocation after leaveTimeoutMs and disconnects', async () => {
-    const { consumer, lifecycle, rebalances, finishRebalances } = setup();
-    await lifecycle.start();
-    rebalances.holding = true;
-    finishRebalances();
-    await lifecycle.close();
-    assert.ok(consumer.calls.includes('disconnect'));
   });
 
   it('closing before the first read only stops: it never connects', async () => {
