@@ -1,14 +1,12 @@
 import { ConfigError } from './errors.js';
 
 /**
- * Reads one object of configuration options with types, defaults and bounds. Every problem names
- * the full key (`stream_manager.source.options.path`); keys that were never read are reported by
- * `unknownKeys()` so a typo does not pass silently. Never mutates the input.
+ * Reads one object of configuration options as typed values. Every problem names the full key
+ * (`stream_manager.source.options.path`). Unknown keys and defaults are the business of the
+ * declared schema (`checkedBy`), not of the reader. Never mutates the input.
  */
 export class OptionReader {
   private readonly raw: Readonly<Record<string, unknown>>;
-  private readonly seen = new Set<string>();
-  private readonly children: OptionReader[] = [];
 
   constructor(
     raw: unknown,
@@ -21,32 +19,22 @@ export class OptionReader {
 
   /**
    * A reader over this object once `check` has accepted it (a compiled configuration schema, which
-   * fills in the defaults); every key of this one counts as read, since the schema knows them all.
+   * refuses unknown keys and fills in the defaults).
    */
   checkedBy(check: (raw: unknown, at: string) => Record<string, unknown>): OptionReader {
-    const checked = check(this.raw, this.path);
-    for (const key of Object.keys(this.raw)) this.seen.add(key);
-    return new OptionReader(checked, this.path);
+    return new OptionReader(check(this.raw, this.path), this.path);
   }
 
   key(name: string): string {
     return this.path ? `${this.path}.${name}` : name;
   }
 
-  /** Whether the option is set (and not null); counts as reading it. */
+  /** Whether the option is set (and not null). */
   has(name: string): boolean {
-    this.seen.add(name);
     return this.raw[name] !== undefined && this.raw[name] !== null;
   }
 
-  /** Whether the option is given as an explicit null (to switch a default off); counts as reading it. */
-  isNull(name: string): boolean {
-    this.seen.add(name);
-    return this.raw[name] === null;
-  }
-
   private value(name: string): unknown {
-    this.seen.add(name);
     const v = this.raw[name];
     return v === null ? undefined : v;
   }
@@ -68,10 +56,6 @@ export class OptionReader {
     const v = this.value(name);
     if (typeof v !== 'string') throw new ConfigError(this.key(name), 'must be a string');
     return v;
-  }
-
-  optionalString(name: string): string | undefined {
-    return this.has(name) ? this.string(name) : (this.value(name) as undefined);
   }
 
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback?: T): T {
@@ -106,10 +90,6 @@ export class OptionReader {
     return this.number(name, fallback, { ...bounds, integer: true });
   }
 
-  optionalInteger(name: string, bounds: { min?: number; max?: number } = {}): number | undefined {
-    return this.has(name) ? this.integer(name, undefined, bounds) : (this.value(name) as undefined);
-  }
-
   boolean(name: string, fallback?: boolean): boolean {
     const v = this.value(name);
     if (v === undefined) return fallback ?? this.missing(name);
@@ -141,20 +121,5 @@ export class OptionReader {
       out[k] = String(x);
     }
     return out;
-  }
-
-  /** A nested mapping, read by its own reader. */
-  child(name: string): OptionReader {
-    const child = new OptionReader(this.value(name), this.key(name));
-    this.children.push(child);
-    return child;
-  }
-
-  /** Full keys present in the input that nobody read, here and in every child reader. */
-  unknownKeys(): string[] {
-    const own = Object.keys(this.raw)
-      .filter((k) => !this.seen.has(k))
-      .map((k) => this.key(k));
-    return [...own, ...this.children.flatMap((c) => c.unknownKeys())];
   }
 }
