@@ -31,7 +31,7 @@ export async function createConnectors(deps: {
   const usesKafka = [source, sink, errorSink].some((b) => b.connector === 'kafka');
   const kafka = usesKafka ? await createKafka(deps) : {};
   return {
-    source: kafka.source ?? (await localSource(source, deps.maxRecordBytes)),
+    source: kafka.source ?? localSource(source, deps.maxRecordBytes),
     sink: kafka.sink ?? localSink(sink),
     errorSink: kafka.errorSink ?? localSink(errorSink),
   };
@@ -60,7 +60,7 @@ export async function checkFilePaths(
   await checkDistinctPaths(files);
 }
 
-async function localSource(binding: StreamBinding, maxRecordBytes: number): Promise<Source> {
+function localSource(binding: StreamBinding, maxRecordBytes: number): Source {
   if (binding.connector === 'stdin') return new StdinSource(process.stdin, maxRecordBytes);
   return new FileSource({ ...readFileSourceOptions(binding.options), maxRecordBytes });
 }

@@ -1,7 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { access } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
-import { ConfigError } from '../../core/errors.js';
 import { section, type ConfigSchema } from '../../core/config-schema.js';
 import type { OptionReader } from '../../core/options.js';
 import type { Source, SourceRecord } from '../types.js';
@@ -40,15 +38,6 @@ export class FileSource implements Source {
   private stopped = false;
 
   constructor(private readonly options: FileSourceOptions) {}
-
-  /** Fails early, with the config key, when the file cannot be read. */
-  async check(key: string): Promise<void> {
-    try {
-      await access(this.options.path);
-    } catch {
-      throw new ConfigError(key, `cannot read ${this.options.path}`);
-    }
-  }
 
   records(): AsyncIterable<SourceRecord> {
     const file = createReadStream(this.options.path, { highWaterMark: 1 << 20 });
