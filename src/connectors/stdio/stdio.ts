@@ -11,9 +11,9 @@ export class StdinSource implements Source {
   private stopped = false;
 
   constructor(
-    private readonly input: NodeJS.ReadableStream = process.stdin,
+    private readonly input: NodeJS.ReadableStream,
     /** Longest line assembled; the runtime's `max_record_bytes`. */
-    readonly maxRecordBytes: number = 10 * 1024 * 1024,
+    readonly maxRecordBytes: number,
   ) {}
 
   async *records(): AsyncIterable<SourceRecord> {
