@@ -11,12 +11,22 @@ export interface Metrics {
   observe(name: string, value: number, labels?: Labels): void;
   /** Sets a gauge. */
   gauge(name: string, value: number, labels?: Labels): void;
+  /**
+   * Notes an event an operator wants to see by itself, not only counted (an error event, a
+   * rebalance, a restart of a client): the runtime keeps the latest few of each name for the status
+   * page. Field values are shown as given, so they must not carry secrets.
+   */
+  event(name: EventName, fields: Labels): void;
 }
+
+/** The notable events the status page lists. */
+export type EventName = 'error_event' | 'rebalance' | 'restart' | 'waiting';
 
 export const noopMetrics: Metrics = {
   count() {},
   observe() {},
   gauge() {},
+  event() {},
 };
 
 function labelKey(name: string, labels?: Labels): string {
@@ -30,11 +40,17 @@ function labelKey(name: string, labels?: Labels): string {
 /** In-memory metrics for tests: `counts.get('name{label=value}')`. */
 export function recordingMetrics(): Metrics & {
   counts: Map<string, number>;
+  events: { name: EventName; fields: Labels }[];
   total(name: string): number;
 } {
   const counts = new Map<string, number>();
+  const events: { name: EventName; fields: Labels }[] = [];
   return {
     counts,
+    events,
+    event(name, fields) {
+      events.push({ name, fields });
+    },
     count(name, labels, value = 1) {
       const key = labelKey(name, labels);
       counts.set(key, (counts.get(key) ?? 0) + value);

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Labels, Metrics } from '../core/metrics.js';
+import type { EventName, Labels, Metrics } from '../core/metrics.js';
+import { EventJournal } from './event-journal.js';
 
 const PREFIX = 'mw_enrich_';
 
@@ -10,6 +11,8 @@ const PREFIX = 'mw_enrich_';
  */
 export class PrometheusMetrics implements Metrics {
   readonly registry = new Registry();
+  /** The latest notable events, for the status page. */
+  readonly journal = new EventJournal();
   private readonly counters = new Map<string, Counter>();
   private readonly histograms = new Map<string, Histogram>();
   private readonly gauges = new Map<string, Gauge>();
@@ -49,6 +52,10 @@ export class PrometheusMetrics implements Metrics {
       this.histograms.set(name, metric);
     }
     metric.observe(labels, value);
+  }
+
+  event(name: EventName, fields: Labels): void {
+    this.journal.record(name, fields);
   }
 
   gauge(name: string, value: number, labels: Labels = {}): void {

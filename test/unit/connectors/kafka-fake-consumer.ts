@@ -184,6 +184,7 @@ export function recordingDeps(): {
       },
       observe() {},
       gauge() {},
+      event() {},
     },
   };
 }
