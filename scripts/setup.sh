@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the service and its tests need on a fresh Debian machine, doing nothing that is
 # already done: the C libraries librdkafka is built against, kcat, strace (the schema confinement
-# test watches file access with it), then the npm dependencies (@confluentinc/kafka-javascript
+# test watches file access with it), prometheus (its promtool checks the metrics and the alert
+# rules, and a test scrapes the service with it), chromium (the status page's browser test), then the npm dependencies (@confluentinc/kafka-javascript
 # compiles librdkafka from source, about 80 s, linked dynamically against the system libraries).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEB_PACKAGES=(libssl-dev zlib1g-dev libzstd-dev liblz4-dev libsasl2-dev libcurl4-openssl-dev kcat strace)
+DEB_PACKAGES=(libssl-dev zlib1g-dev libzstd-dev liblz4-dev libsasl2-dev libcurl4-openssl-dev kcat strace prometheus chromium)
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

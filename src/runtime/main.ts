@@ -14,7 +14,8 @@ import { loadConfigFiles } from './config-files.js';
 import { configSchema, resolveConfig, type JobConfig } from './config.js';
 import { createFetchText } from './fetch-text.js';
 import { createLogger } from './logger.js';
-import { PrometheusMetrics, serveMetrics } from './metrics.js';
+import { PrometheusMetrics } from './metrics.js';
+import { serveMetrics } from './ops-server.js';
 import { Pipeline, type Summary } from './pipeline.js';
 
 /** For schema and stream-config requests when the job names no User-Agent of its own. */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { PrometheusMetrics, serveMetrics } from '../../../src/runtime/metrics.js';
+import { PrometheusMetrics } from '../../../src/runtime/metrics.js';
+import { serveMetrics } from '../../../src/runtime/ops-server.js';
 
 test('counts, observations and gauges appear on /metrics under the service prefix; /healthz follows the health check', async (t) => {
   const metrics = new PrometheusMetrics(false);
