@@ -147,8 +147,10 @@ async function sample(
     return undefined; // not listening yet, or already stopping
   }
   const outcomes: Record<string, number> = {};
+  // One series per outcome and page_change_kind: summed per outcome.
   for (const [labels, value] of metricValues(body, 'mw_enrich_outcomes_total')) {
-    outcomes[/outcome="(\w+)"/.exec(labels)?.[1] ?? labels] = value;
+    const outcome = /outcome="(\w+)"/.exec(labels)?.[1] ?? labels;
+    outcomes[outcome] = (outcomes[outcome] ?? 0) + value;
   }
   const one = (name: string) => [...metricValues(body, name).values()][0] ?? 0;
   return {

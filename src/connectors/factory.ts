@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../core/metrics.js';
+import type { Waits } from '../core/waits.js';
 import type { StreamConfigs } from '../core/stream-config.js';
 import type { StreamBinding } from './binding.js';
 import { FileSink, readFileSinkOptions } from './file/file-sink.js';
@@ -25,6 +26,8 @@ export async function createConnectors(deps: {
   maxRecordBytes: number;
   logger: Logger;
   metrics: Metrics;
+  /** Told while a connector waits for something it cannot reach. */
+  waits?: Waits;
 }): Promise<Connectors> {
   const { source, sink, errorSink } = deps;
   await checkFilePaths(source, sink, errorSink);
@@ -89,5 +92,6 @@ async function createKafka(deps: Parameters<typeof createConnectors>[0]): Promis
     clientId: deps.clientId,
     logger: deps.logger,
     metrics: deps.metrics,
+    ...(deps.waits && { waits: deps.waits }),
   });
 }

@@ -75,8 +75,10 @@ export class ConfigError extends Error {
   constructor(
     readonly key: string,
     message: string,
+    /** What was met (kept so that a caller can tell an unreachable service from a wrong setting). */
+    cause?: unknown,
   ) {
-    super(`${key}: ${message}`);
+    super(`${key}: ${message}`, cause === undefined ? undefined : { cause });
     this.name = 'ConfigError';
   }
 }

@@ -1,6 +1,9 @@
 /**
  * The metrics interface the inner layers write to. The runtime backs it with prom-client; tests can
- * use `recordingMetrics()` to assert on counts. Names are snake_case without the service prefix.
+ * use `recordingMetrics()` to assert on counts. Names are those of `src/runtime/metric-catalog.ts`
+ * without the `mw_enrich_` prefix (`outcomes_total`, `mediawiki_request_duration_seconds`): the
+ * runtime refuses a name or a label set the catalogue does not declare. Label values must come from
+ * closed sets (or sets the configuration bounds, such as topics), never from input.
  */
 export type Labels = Readonly<Record<string, string | number>>;
 
@@ -11,6 +14,8 @@ export interface Metrics {
   observe(name: string, value: number, labels?: Labels): void;
   /** Sets a gauge. */
   gauge(name: string, value: number, labels?: Labels): void;
+  /** Removes a gauge's series: what it measured is gone (a partition given up). */
+  remove(name: string, labels: Labels): void;
   /**
    * Notes an event an operator wants to see by itself, not only counted (an error event, a
    * rebalance, a restart of a client): the runtime keeps the latest few of each name for the status
@@ -26,27 +31,34 @@ export const noopMetrics: Metrics = {
   count() {},
   observe() {},
   gauge() {},
+  remove() {},
   event() {},
 };
 
 function labelKey(name: string, labels?: Labels): string {
-  if (!labels) return name;
+  if (!labels || Object.keys(labels).length === 0) return name;
   const parts = Object.keys(labels)
     .sort()
     .map((k) => `${k}=${String(labels[k])}`);
   return `${name}{${parts.join(',')}}`;
 }
 
-/** In-memory metrics for tests: `counts.get('name{label=value}')`. */
+/**
+ * In-memory metrics for tests: `counts.get('name{label=value}')` holds counters and gauges,
+ * `observations.get('name{label=value}')` the values a histogram was given, in order.
+ */
 export function recordingMetrics(): Metrics & {
   counts: Map<string, number>;
+  observations: Map<string, number[]>;
   events: { name: EventName; fields: Labels }[];
   total(name: string): number;
 } {
   const counts = new Map<string, number>();
+  const observations = new Map<string, number[]>();
   const events: { name: EventName; fields: Labels }[] = [];
   return {
     counts,
+    observations,
     events,
     event(name, fields) {
       events.push({ name, fields });
@@ -55,9 +67,17 @@ export function recordingMetrics(): Metrics & {
       const key = labelKey(name, labels);
       counts.set(key, (counts.get(key) ?? 0) + value);
     },
-    observe() {},
+    observe(name, value, labels) {
+      const key = labelKey(name, labels);
+      let list = observations.get(key);
+      if (!list) observations.set(key, (list = []));
+      list.push(value);
+    },
     gauge(name, value, labels) {
       counts.set(labelKey(name, labels), value);
+    },
+    remove(name, labels) {
+      counts.delete(labelKey(name, labels));
     },
     total(name) {
       let sum = 0;

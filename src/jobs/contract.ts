@@ -4,6 +4,7 @@ import type { HttpRoutes } from '../core/http-routes.js';
 import type { InputLimits } from '../core/input-limits.js';
 import type { Metrics } from '../core/metrics.js';
 import type { ConfigSchema } from '../core/config-schema.js';
+import type { ErrorType } from '../core/errors.js';
 import type { SchemaRepository } from '../core/schema-repository.js';
 import type { StreamConfigs, StreamRef } from '../core/stream-config.js';
 import type { Validator } from '../core/validator.js';
@@ -14,17 +15,58 @@ import type { Validator } from '../core/validator.js';
  * outcome and knows nothing of sources, sinks or commits. Jobs are registered in `registry.ts`.
  */
 
+/** The outcomes an input can have; metrics count each. */
+export const OUTCOME_KINDS = ['enriched', 'passed', 'dropped', 'failed'] as const;
+
+/**
+ * The kinds of page change an outcome is counted by (`mw_enrich_outcomes_total`): the
+ * page_change_kind values of mediawiki/page/change, and `unknown` for an input that could not be
+ * parsed or names another kind.
+ */
+export const PAGE_CHANGE_KINDS = [
+  'create',
+  'edit',
+  'move',
+  'delete',
+  'undelete',
+  'visibility_change',
+  'unknown',
+] as const;
+
+export type PageChangeKind = (typeof PAGE_CHANGE_KINDS)[number];
+
+/** A page_change_kind as read from an input: one of the known kinds, else `unknown`. */
+export function pageChangeKindOf(value: unknown): PageChangeKind {
+  return (PAGE_CHANGE_KINDS as readonly unknown[]).includes(value) ? (value as PageChangeKind) : 'unknown';
+}
+
+/** What every outcome may tell the runtime about its input, for metrics and the status page. */
+interface OutcomeFacts {
+  /** The input's page_change_kind; absent: `unknown`. */
+  readonly pageChangeKind?: PageChangeKind;
+  /** The input event's own time (`meta.dt`) in milliseconds since the epoch, when it has a valid one. */
+  readonly eventTime?: number;
+}
+
 /**
  * The one outcome of one input, each with a reason: the kind of change enriched, why an input
  * passed through or was dropped, the error type of a failure. Only infrastructure failures throw
  * out of a job; everything wrong with an input, or with what an outside service said about it, is a
- * `failed` outcome carrying its error event.
+ * `failed` outcome carrying its error event (and that event's message).
  */
-export type Outcome =
-  | { readonly kind: 'enriched'; readonly reason: string; readonly output: SinkRecord }
-  | { readonly kind: 'passed'; readonly reason: string; readonly output: SinkRecord }
-  | { readonly kind: 'dropped'; readonly reason: string }
-  | { readonly kind: 'failed'; readonly reason: string; readonly errorEvent: SinkRecord };
+export type Outcome = OutcomeFacts &
+  (
+    | { readonly kind: 'enriched'; readonly reason: string; readonly output: SinkRecord }
+    | { readonly kind: 'passed'; readonly reason: string; readonly output: SinkRecord }
+    | { readonly kind: 'dropped'; readonly reason: string }
+    | {
+        readonly kind: 'failed';
+        readonly reason: ErrorType;
+        readonly errorEvent: SinkRecord;
+        /** The error event's message. */
+        readonly message?: string;
+      }
+  );
 
 export type OutcomeKind = Outcome['kind'];
 

@@ -109,7 +109,7 @@ export class RevisionBatcher {
     clearTimeout(batch.timer);
     for (const entry of batch.entries) entry.attempts += 1;
     const ids = [...batch.ids];
-    this.deps.metrics.observe('mediawiki_batch_size', ids.length);
+    this.deps.metrics.observe('mediawiki_batch_revisions', ids.length);
     this.run(batch.target, ids).then(
       (results) => {
         for (const entry of batch.entries) this.settle(entry, results.get(entry.revId));
@@ -145,8 +145,8 @@ export class RevisionBatcher {
       entry.reject(this.closedWith);
       return;
     }
-    this.deps.metrics.count('mediawiki_retries', {
-      error_type: isEnrichmentError(result.error) ? result.error.type : 'unknown',
+    this.deps.metrics.count('mediawiki_retries_total', {
+      reason: isEnrichmentError(result.error) ? result.error.type : 'unknown',
     });
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);

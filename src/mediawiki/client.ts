@@ -14,6 +14,7 @@ import {
 } from './errors.js';
 import { parseRetryAfter } from './retry-policy.js';
 import { Semaphore } from './semaphore.js';
+import { statusLabelOf } from './status-label.js';
 
 export interface ActionApiClientOptions {
   /** Sent as `User-Agent`; Wikimedia requires a descriptive one with contact information. */
@@ -73,10 +74,18 @@ export class ActionApiClient {
     await this.budget.acquire();
     // Measured once a slot is held: time spent waiting for the budget is not the API's.
     const started = performance.now();
+    let status = 'none';
     try {
-      return await this.send(target, params);
+      const response = await this.send(target, params);
+      status = '200';
+      return response;
+    } catch (error) {
+      if (error instanceof EnrichmentError) status = statusLabelOf(error);
+      throw error;
     } finally {
-      this.metrics.observe('mediawiki_request_seconds', (performance.now() - started) / 1000);
+      this.metrics.observe('mediawiki_request_duration_seconds', (performance.now() - started) / 1000, {
+        status,
+      });
       this.budget.release();
     }
   }

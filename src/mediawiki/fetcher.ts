@@ -8,6 +8,7 @@ import { resolveWikiTarget, type WikiTarget } from './endpoint.js';
 import { FetcherClosedError, domainNotAllowedError, responseFormatError } from './errors.js';
 import { canonicalWikiDomain } from './wiki-domain.js';
 import { resolveMediaWikiOptions, type MediaWikiClientOptions } from './options.js';
+import { statusLabelOf } from './status-label.js';
 import {
   buildRevisionsQuery,
   mentionedIds,
@@ -18,6 +19,7 @@ import {
 } from './revisions.js';
 import type { RevisionContent, RevisionFetcher, RevisionRequest } from './types.js';
 
+export { statusLabel } from './status-label.js';
 export {
   DEFAULT_MEDIAWIKI_OPTIONS,
   resolveMediaWikiOptions,
@@ -50,9 +52,10 @@ const silentLogger: FetcherLogger = { debug() {}, info() {}, warn() {}, error() 
 
 /**
  * The Action API revision fetcher: allowlist, batching per wiki, retries per revision, global
- * concurrency budget. Metrics: counters `mediawiki_requests{status,error_type}` (status is the HTTP
- * status the failure policy names, else its class such as `4xx`, or `none`; error_type `none` on success), `mediawiki_revisions_requested`,
- * `mediawiki_retries{error_type}`; histograms `mediawiki_request_seconds`, `mediawiki_batch_size`.
+ * concurrency budget. Metrics: counters `mediawiki_requests_total{status,error_type}` (status is the
+ * HTTP status the failure policy names, else its class such as `4xx`, or `none`; error_type `none`
+ * on success), `mediawiki_revisions_requested_total`, `mediawiki_retries_total{reason}`; histograms
+ * `mediawiki_request_duration_seconds{status}`, `mediawiki_batch_revisions`.
  */
 export function createRevisionFetcher(
   options: MediaWikiClientOptions,
@@ -84,12 +87,12 @@ export function createRevisionFetcher(
       const response = await client.get(target, params);
       status = '200';
       const part = readPart(response.body, response.retryAfterMs);
-      metrics.count('mediawiki_requests', { status, error_type: 'none' });
+      metrics.count('mediawiki_requests_total', { status, error_type: 'none' });
       return part;
     } catch (error) {
       if (isEnrichmentError(error)) {
-        if (error.type === 'HttpStatusError') status = statusLabel(Number(error.details.status));
-        metrics.count('mediawiki_requests', { status, error_type: error.type });
+        if (status === 'none') status = statusLabelOf(error);
+        metrics.count('mediawiki_requests_total', { status, error_type: error.type });
         logger.warn({ err: error, domain: target.domain, url: target.url }, 'Action API request failed');
       }
       throw error;
@@ -100,7 +103,7 @@ export function createRevisionFetcher(
     target: WikiTarget,
     revIds: readonly number[],
   ): Promise<Map<number, RevisionResult>> {
-    metrics.count('mediawiki_revisions_requested', undefined, revIds.length);
+    metrics.count('mediawiki_revisions_requested_total', undefined, revIds.length);
     logger.debug({ domain: target.domain, revisions: revIds.length }, 'fetching revisions');
     const parts: RevisionsResponsePart[] = [];
     let continueParams: Readonly<Record<string, string>> | undefined;
@@ -197,15 +200,4 @@ function partialResults(
     results.set(revId, answered && result !== undefined ? result : { ok: false, error });
   }
   return results;
-}
-
-/** The statuses the failure policy tells apart keep their number; any other is its class (`4xx`). */
-const NAMED_STATUSES: ReadonlySet<number> = new Set([
-  200, 204, 301, 302, 304, 400, 403, 404, 408, 429, 500, 501, 502, 503, 504,
-]);
-
-/** A metric label from a status the server chose: from a closed set, whatever it sends. */
-export function statusLabel(status: number): string {
-  if (NAMED_STATUSES.has(status)) return String(status);
-  return status >= 100 && status <= 599 ? `${Math.floor(status / 100)}xx` : 'other';
 }

@@ -176,7 +176,8 @@ export const RUNTIME_SCHEMA: ConfigSchema = section(
       type: 'integer',
       minimum: 0,
       maximum: 65535,
-      description: 'Serve Prometheus `/metrics` and `/healthz` on this port; unset: none.',
+      description:
+        'Serve `/metrics`, `/healthz`, `/readyz` and the status page (`/`, `/status.json`) on this port, on all interfaces; unset: none.',
     },
   },
   { default: {} },

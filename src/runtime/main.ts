@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { stringify as stringifyYaml } from 'yaml';
 import { checkFilePaths, createConnectors, type Connectors } from '../connectors/factory.js';
@@ -15,8 +14,11 @@ import { configSchema, resolveConfig, type JobConfig } from './config.js';
 import { createFetchText } from './fetch-text.js';
 import { createLogger } from './logger.js';
 import { PrometheusMetrics } from './metrics.js';
-import { serveMetrics } from './ops-server.js';
+import { startOpsServer, type OpsServer } from './ops-server.js';
 import { Pipeline, type Summary } from './pipeline.js';
+import { Readiness } from './readiness.js';
+import { packageVersion } from './status/version.js';
+import { untilReachable } from './until-reachable.js';
 
 /** For schema and stream-config requests when the job names no User-Agent of its own. */
 const DEFAULT_USER_AGENT = 'mediawiki-event-enrichment/0.1 (schema and stream config lookups)';
@@ -110,32 +112,86 @@ export async function runJob(
   const signals = options.signals ?? ['SIGINT', 'SIGTERM'];
   const config = resolveConfig(rawConfig, definition);
   const logger = options.logger ?? createLogger(config.runtime.logLevel, config.jobName);
-  const metrics = new PrometheusMetrics();
-  const job = await buildJob(definition, config, logger, metrics);
-  const platform = job.platform;
-  let stopping = false;
+  const readiness = new Readiness();
+  const metrics = new PrometheusMetrics({
+    job: config.jobName,
+    version: packageVersion(),
+    ready: () => readiness.ready,
+    logger,
+  });
+  // Signals are taken from the start: a service waiting for its broker or schema repository must
+  // still stop at once when asked.
+  const stop = new AbortController();
+  // Set once the pipeline is built; a signal before that ends the waits instead.
+  const running: { pipeline?: Pipeline } = {};
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) {
+      logger.warn({ signal }, 'second signal: exiting without draining');
+      process.exit(130);
+    }
+    stop.abort();
+    readiness.markStopping();
+    logger.info(
+      { signal },
+      running.pipeline ? 'stopping: draining records in flight' : 'stopping before the start',
+    );
+    running.pipeline?.stop();
+  };
+  for (const s of signals) process.on(s, onSignal);
+  let server: OpsServer | undefined;
+  let job: Awaited<ReturnType<typeof buildJob>> | undefined;
   let connectors: Connectors | undefined;
-  let server: Server | undefined;
   try {
-    connectors = await createConnectors({
-      ...config,
-      streams: platform.streams,
-      clientId: config.jobName,
-      maxRecordBytes: config.runtime.maxRecordBytes,
+    // First, so that /healthz and /readyz answer while the service waits for what it needs.
+    if (config.runtime.metricsPort !== undefined) {
+      server = await startOpsServer({
+        port: config.runtime.metricsPort,
+        metrics,
+        readiness,
+        info: {
+          jobName: config.jobName,
+          instanceId: config.source.options.has('instance_id')
+            ? config.source.options.string('instance_id')
+            : undefined,
+          startedAt: Date.now(),
+          source: `${config.source.connector}:${config.source.stream}`,
+          sink: `${config.sink.connector}:${config.sink.stream}`,
+          errorSink: `${config.errorSink.connector}:${config.errorSink.stream}`,
+          config: maskSecrets(config.document, configSchema(definition)),
+        },
+      }).catch((err: unknown) => {
+        throw new ConfigError('runtime.metrics_port', `cannot listen: ${(err as Error).message}`);
+      });
+    }
+    // The stream configs and schemas come from services that may be down or restarting: wait.
+    job = await untilReachable('event platform', () => buildJob(definition, config, logger, metrics), {
+      waits: readiness,
       logger,
       metrics,
+      signal: stop.signal,
     });
-    if (config.runtime.metricsPort !== undefined) {
-      server = await serveMetrics(metrics, config.runtime.metricsPort, () => !stopping).catch(
-        (err: unknown) => {
-          throw new ConfigError('runtime.metrics_port', `cannot listen: ${(err as Error).message}`);
-        },
-      );
+    if (job) {
+      connectors = await createConnectors({
+        ...config,
+        streams: job.platform.streams,
+        clientId: config.jobName,
+        maxRecordBytes: config.runtime.maxRecordBytes,
+        logger,
+        metrics,
+        waits: readiness,
+      });
     }
   } catch (err) {
     // Sinks are not closed: nothing was sent, and closing a file sink would create or truncate its file.
-    await Promise.allSettled([job.close(), connectors?.source.close()]);
+    await Promise.allSettled([job?.close(), connectors?.source.close(), server?.close()]);
+    for (const s of signals) process.off(s, onSignal);
     throw err;
+  }
+  if (!job || !connectors) {
+    // Stopped while waiting: nothing was read, nothing is owed.
+    for (const s of signals) process.off(s, onSignal);
+    await Promise.allSettled([job?.close(), server?.close()]);
+    return { summary: emptySummary(), exitCode: 0 };
   }
 
   const pipeline = new Pipeline({
@@ -149,16 +205,6 @@ export async function runJob(
     logger,
     metrics,
   });
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting without draining');
-      process.exit(130);
-    }
-    stopping = true;
-    logger.info({ signal }, 'stopping: draining records in flight');
-    pipeline.stop();
-  };
-  for (const s of signals) process.on(s, onSignal);
   logger.info(
     {
       source: `${config.source.connector}:${config.source.stream}`,
@@ -167,16 +213,32 @@ export async function runJob(
     },
     'started',
   );
+  running.pipeline = pipeline;
   options.onStart?.(pipeline);
   let summary: Summary;
+  readiness.markRunning();
+  // A signal that came while the connectors were being built.
+  if (stop.signal.aborted) pipeline.stop();
   try {
     summary = { ...(await pipeline.run()), job: { ...job.counts?.() } };
   } finally {
     for (const s of signals) process.off(s, onSignal);
+    readiness.markStopping();
     await job.close();
-    server?.close();
+    await server?.close();
   }
   return { summary, exitCode: summary.failure ? 1 : 0 };
+}
+
+function emptySummary(): Summary {
+  const none = { enriched: 0, passed: 0, dropped: 0, failed: 0 };
+  return {
+    records: 0,
+    outcomes: none,
+    reasons: { enriched: {}, passed: {}, dropped: {}, failed: {} },
+    oversize: 0,
+    unfinished: 0,
+  };
 }
 
 /** Stream configs, schema repository and validator for a job's streams; problems are config errors. */
@@ -197,7 +259,7 @@ export async function loadEventPlatform(
 function rethrowAsConfig(key: string): (err: unknown) => never {
   return (err) => {
     if (err instanceof ConfigError) throw err;
-    throw new ConfigError(key, (err as Error).message);
+    throw new ConfigError(key, (err as Error).message, err);
   };
 }
 

@@ -1,73 +1,212 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventName, Labels, Metrics } from '../core/metrics.js';
 import { EventJournal } from './event-journal.js';
+import { METRIC_FAMILIES, METRIC_PREFIX, type MetricFamily, type MetricType } from './metric-catalog.js';
 
-const PREFIX = 'mw_enrich_';
+export interface PrometheusMetricsOptions {
+  /** `mw_enrich_build_info{job_name}`. @default 'unknown' */
+  readonly job?: string;
+  /** `mw_enrich_build_info{version}`. @default 'unknown' */
+  readonly version?: string;
+  /** Asked at every scrape for `mw_enrich_ready` (what /readyz answers). @default not ready */
+  readonly ready?: () => boolean;
+  /** prom-client's process and Node.js metrics, under the prefix. @default true */
+  readonly defaultMetrics?: boolean;
+  /**
+   * A name, label set or label value the catalogue does not declare throws (for tests). Otherwise
+   * the write is dropped and logged once per name and problem: a metric is never worth stopping the
+   * service for, and an undeclared family must not appear on /metrics. @default false
+   */
+  readonly strict?: boolean;
+  /** Where refusals are logged. @default process.emitWarning */
+  readonly logger?: { warn(obj: object, msg?: string): void };
+}
+
+/** prom-client default metrics left out: gauges whose names end in `_total`. */
+const MISNAMED_DEFAULT_METRICS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
+type Metric = Counter | Gauge | Histogram;
+
+interface Registered {
+  readonly family: MetricFamily;
+  readonly metric: Metric;
+  readonly values: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+/** What each `Metrics` method writes to. */
+const METHOD_TYPE: Readonly<Record<'count' | 'observe' | 'gauge', MetricType>> = {
+  count: 'counter',
+  observe: 'histogram',
+  gauge: 'gauge',
+};
 
 /**
- * Backs the `Metrics` interface with prom-client. Metrics are created on first use, so inner layers
- * name what they count without a central list; label names are fixed by the first use of a name.
+ * Backs the `Metrics` interface with prom-client. Every family of the catalogue is registered at
+ * construction, so /metrics shows them (at 0, with every series of closed label sets) before
+ * anything happened; a write to a family the catalogue does not declare, with another label set,
+ * or with a value outside a declared closed set, is refused (see `strict`).
  */
 export class PrometheusMetrics implements Metrics {
   readonly registry = new Registry();
   /** The latest notable events, for the status page. */
   readonly journal = new EventJournal();
-  private readonly counters = new Map<string, Counter>();
-  private readonly histograms = new Map<string, Histogram>();
-  private readonly gauges = new Map<string, Gauge>();
+  private readonly families = new Map<string, Registered>();
+  private readonly strict: boolean;
+  private readonly warn: (obj: object, msg: string) => void;
+  /** Refusals already logged, by name and problem (bounded: names and problems come from code). */
+  private readonly logged = new Set<string>();
 
-  constructor(defaultMetrics = true) {
-    if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+  /** `options` may be a boolean, as before: whether to collect prom-client's default metrics. */
+  constructor(given: PrometheusMetricsOptions | boolean = {}) {
+    const options: PrometheusMetricsOptions = typeof given === 'boolean' ? { defaultMetrics: given } : given;
+    this.strict = options.strict ?? false;
+    const logger = options.logger;
+    this.warn = logger
+      ? (obj, msg) => logger.warn(obj, msg)
+      : (obj, msg) => process.emitWarning(`${msg}: ${JSON.stringify(obj)}`, 'MetricsWarning');
+    if (options.defaultMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+      // Gauges named like counters (`promtool check metrics` refuses them); each is the sum of the
+      // family of the same name without `_total`, by type.
+      for (const name of MISNAMED_DEFAULT_METRICS)
+        this.registry.removeSingleMetric(`${METRIC_PREFIX}${name}`);
+    }
+    for (const family of METRIC_FAMILIES) this.register(family, options);
+    this.gauge('build_info', 1, {
+      version: options.version ?? 'unknown',
+      job_name: options.job ?? 'unknown',
+    });
   }
 
   count(name: string, labels: Labels = {}, value = 1): void {
-    let metric = this.counters.get(name);
-    if (!metric) {
-      metric = new Counter({
-        // Prometheus counters end in `_total`; a name that already says so gets it once.
-        name: `${PREFIX}${name.replace(/_total$/, '')}_total`,
-        help: name.replaceAll('_', ' '),
-        labelNames: Object.keys(labels),
-        registers: [this.registry],
-      });
-      this.counters.set(name, metric);
-    }
-    metric.inc(labels, value);
+    const found = this.check('count', name, labels);
+    if (!found) return;
+    if (!(value >= 0 && Number.isFinite(value)))
+      return this.refuse(name, 'value', `counter increment ${value}`);
+    (found.metric as Counter).inc(labels, value);
   }
 
   observe(name: string, value: number, labels: Labels = {}): void {
-    let metric = this.histograms.get(name);
-    if (!metric) {
-      const buckets = name.endsWith('_seconds')
-        ? [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
-        : [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 1e4, 1e5, 1e6, 1e7];
-      metric = new Histogram({
-        name: `${PREFIX}${name}`,
-        help: name.replaceAll('_', ' '),
-        labelNames: Object.keys(labels),
-        buckets,
-        registers: [this.registry],
-      });
-      this.histograms.set(name, metric);
-    }
-    metric.observe(labels, value);
+    const found = this.check('observe', name, labels);
+    if (!found) return;
+    if (!Number.isFinite(value)) return this.refuse(name, 'value', `observation ${value}`);
+    (found.metric as Histogram).observe(labels, value);
+  }
+
+  gauge(name: string, value: number, labels: Labels = {}): void {
+    const found = this.check('gauge', name, labels);
+    if (found) (found.metric as Gauge).set(labels, value);
+  }
+
+  remove(name: string, labels: Labels): void {
+    const found = this.check('gauge', name, labels);
+    if (found) found.metric.remove(labels);
   }
 
   event(name: EventName, fields: Labels): void {
     this.journal.record(name, fields);
   }
 
-  gauge(name: string, value: number, labels: Labels = {}): void {
-    let metric = this.gauges.get(name);
-    if (!metric) {
-      metric = new Gauge({
-        name: `${PREFIX}${name}`,
-        help: name.replaceAll('_', ' '),
-        labelNames: Object.keys(labels),
-        registers: [this.registry],
-      });
-      this.gauges.set(name, metric);
+  private register(family: MetricFamily, options: PrometheusMetricsOptions): void {
+    const common = {
+      name: family.name,
+      help: family.help,
+      labelNames: [...family.labels],
+      registers: [this.registry],
+    };
+    let metric: Metric;
+    switch (family.type) {
+      case 'counter':
+        metric = new Counter(common);
+        break;
+      case 'histogram':
+        metric = new Histogram({ ...common, buckets: [...(family.buckets ?? [])] });
+        break;
+      case 'gauge': {
+        const ready = options.ready;
+        metric =
+          family.name === `${METRIC_PREFIX}ready` && ready
+            ? new Gauge({
+                ...common,
+                collect() {
+                  this.set(ready() ? 1 : 0);
+                },
+              })
+            : new Gauge(common);
+        break;
+      }
     }
-    metric.set(labels, value);
+    const values = new Map<string, ReadonlySet<string>>();
+    for (const [label, set] of Object.entries(family.values ?? {})) values.set(label, new Set(set));
+    this.families.set(family.name, { family, metric, values });
+    if (family.labels.length > 0 && family.labels.every((label) => values.has(label))) {
+      for (const labels of combinations(family.labels, values)) {
+        if (metric instanceof Counter) metric.inc(labels, 0);
+        else if (metric instanceof Histogram) metric.zero(labels);
+        else metric.set(labels, 0);
+      }
+    }
   }
+
+  /**
+   * The family a write goes to, or undefined when the catalogue refuses it. A counter may be named
+   * without its `_total` (`outcomes` for `mw_enrich_outcomes_total`).
+   */
+  private check(method: keyof typeof METHOD_TYPE, name: string, labels: Labels): Registered | undefined {
+    const found =
+      this.families.get(`${METRIC_PREFIX}${name}`) ??
+      (method === 'count' ? this.families.get(`${METRIC_PREFIX}${name}_total`) : undefined);
+    if (!found) return this.refuse(name, 'name', 'not declared in the metric catalogue');
+    const { family, values } = found;
+    if (family.type !== METHOD_TYPE[method]) {
+      return this.refuse(name, 'type', `a ${family.type}, written with ${method}()`);
+    }
+    const given = Object.keys(labels);
+    if (given.length !== family.labels.length || !given.every((label) => family.labels.includes(label))) {
+      return this.refuse(
+        name,
+        'labels',
+        `labels {${given.sort().join(',')}}, declared {${[...family.labels].sort().join(',')}}`,
+      );
+    }
+    for (const [label, allowed] of values) {
+      if (!allowed.has(String(labels[label]))) {
+        return this.refuse(
+          name,
+          `value of ${label}`,
+          `${label}=${JSON.stringify(labels[label])} is not declared`,
+        );
+      }
+    }
+    return found;
+  }
+
+  private refuse(name: string, what: string, problem: string): undefined {
+    const message = `metric ${METRIC_PREFIX}${name} refused: ${problem}`;
+    if (this.strict) throw new Error(message);
+    const key = `${name}\u0000${what}`;
+    if (this.logged.has(key)) return undefined;
+    this.logged.add(key);
+    this.warn(
+      { metric: `${METRIC_PREFIX}${name}`, problem },
+      'metric refused (see src/runtime/metric-catalog.ts)',
+    );
+    return undefined;
+  }
+}
+
+/** Every combination of the closed label values. */
+function combinations(
+  labels: readonly string[],
+  values: ReadonlyMap<string, ReadonlySet<string>>,
+): Record<string, string>[] {
+  let out: Record<string, string>[] = [{}];
+  for (const label of labels) {
+    out = out.flatMap((partial) => [...(values.get(label) ?? [])].map((v) => ({ ...partial, [label]: v })));
+  }
+  return out;
 }

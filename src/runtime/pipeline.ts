@@ -10,6 +10,7 @@ import {
 import { KeyedSequencer } from './keyed-sequencer.js';
 import { OffsetTracker } from './offset-tracker.js';
 import type { Outcome, OutcomeKind, RecordHandler } from '../jobs/contract.js';
+import { OutcomeMetrics } from './outcome-metrics.js';
 import { InFlightWindow } from './window.js';
 
 export interface PipelineOptions {
@@ -53,6 +54,7 @@ export interface Summary {
 export class Pipeline {
   private readonly tracker = new OffsetTracker();
   private readonly window: InFlightWindow;
+  private readonly measure: OutcomeMetrics;
   private readonly sequencer = new KeyedSequencer();
   private readonly transactional: boolean;
   private readonly counts = { records: 0, oversize: 0 };
@@ -87,6 +89,7 @@ export class Pipeline {
 
   constructor(private readonly options: PipelineOptions) {
     this.window = new InFlightWindow(options.maxInFlight, options.maxInFlightBytes);
+    this.measure = new OutcomeMetrics(options.metrics);
     this.transactional = isTransactional(options.source);
     this.stopRequested = new Promise((resolve) => (this.onStopRequested = resolve));
   }
@@ -111,26 +114,29 @@ export class Pipeline {
       const listener = { onPartitionsRevoked: (partitions: readonly string[]) => this.revoke(partitions) };
       for await (const record of source.records(listener)) {
         if (this.stopping) break;
+        const readAt = this.measure.read();
         const ownership = this.revocations.get(record.partition) ?? 0;
         const bytes = record.value.length;
         const wait = this.window.acquire(bytes);
+        this.reportInFlight();
         if (wait) {
           // A stop must not wait for a free slot: the records holding them may never finish (a
           // hanging request), and the drain below is what bounds that wait.
           await this.slotOrStop(wait);
+          this.reportInFlight();
           if (this.stopping) {
             // The slot, once granted, goes back at once.
-            void wait.then(() => this.window.release(bytes));
+            void wait.then(() => this.release(bytes));
             break;
           }
         }
         if ((this.revocations.get(record.partition) ?? 0) !== ownership) {
           // Its partition was revoked while it waited for a slot: whoever owns the partition now
           // reads it again (this process too, from the commit, if the partition came back).
-          this.window.release(bytes);
+          this.release(bytes);
           continue;
         }
-        this.admit(record, ownership);
+        this.admit(record, ownership, readAt);
         if (this.stopping) break;
       }
     } catch (err) {
@@ -172,8 +178,8 @@ export class Pipeline {
     });
   }
 
-  private admit(record: SourceRecord, ownership: number): void {
-    const { handler, metrics } = this.options;
+  private admit(record: SourceRecord, ownership: number, readAt: number): void {
+    const { handler } = this.options;
     this.counts.records++;
     this.tracker.begin(record.partition, record.offset);
     let held = record.value.length;
@@ -182,13 +188,14 @@ export class Pipeline {
       handled = handler.handle(record);
     } catch (err) {
       this.fail(err);
-      this.window.release(held);
+      this.release(held);
       return;
     }
     // An output is weighed as soon as it exists: it may wait a long time behind its key's predecessor.
     const weighed = handled.outcome.then((outcome) => {
       const bytes = outputBytes(outcome);
       this.window.charge(bytes);
+      this.reportInFlight();
       held += bytes;
       return outcome;
     });
@@ -203,13 +210,22 @@ export class Pipeline {
           await ack;
           if (!current()) return;
           this.record(outcome);
-          metrics.count('outcomes', { outcome: outcome.kind });
+          this.measure.acknowledged(record, outcome, readAt);
           this.tracker.done(record.partition, record.offset);
         },
         (err: unknown) => this.fail(err),
       )
       .catch((err: unknown) => this.fail(err))
-      .finally(() => this.window.release(held));
+      .finally(() => this.release(held));
+  }
+
+  private release(bytes: number): void {
+    this.window.release(bytes);
+    this.reportInFlight();
+  }
+
+  private reportInFlight(): void {
+    this.measure.inFlight(this.window.inFlight, this.window.inFlightBytes);
   }
 
   /** Issues the send of an outcome (in key order) and returns its acknowledgement, not awaited. */
@@ -235,10 +251,18 @@ export class Pipeline {
           );
         }
         this.counts.oversize++;
-        this.options.metrics.count('oversize_outputs');
+        this.measure.oversize();
+        const bytes = out.value.length;
         target = this.options.errorSink;
-        out = this.options.handler.oversize(record, out.value.length, limit, 'output', target.maxRecordBytes);
-        final = { kind: 'failed', reason: 'OversizeEventError', errorEvent: out };
+        out = this.options.handler.oversize(record, bytes, limit, 'output', target.maxRecordBytes);
+        final = {
+          kind: 'failed',
+          reason: 'OversizeEventError',
+          errorEvent: out,
+          message: `the enriched event is ${bytes} bytes, over the sink's limit of ${limit} bytes`,
+          ...(outcome.pageChangeKind !== undefined && { pageChangeKind: outcome.pageChangeKind }),
+          ...(outcome.eventTime !== undefined && { eventTime: outcome.eventTime }),
+        };
       }
     } else if (outcome.kind === 'failed') {
       target = this.options.errorSink;
@@ -271,8 +295,6 @@ export class Pipeline {
   }
 
   private async commitNow(partitions?: Iterable<string>): Promise<void> {
-    this.options.metrics.gauge('records_in_flight', this.window.inFlight);
-    this.options.metrics.gauge('bytes_in_flight', this.window.inFlightBytes);
     const positions = this.tracker.committable(partitions);
     for (const [p, offset] of positions) if (this.lastCommitted.get(p) === offset) positions.delete(p);
     if (positions.size === 0) return;

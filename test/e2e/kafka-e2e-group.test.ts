@@ -42,6 +42,8 @@ describe('kafka-e2e-group: two processes in one consumer group, one killed', { t
       run.start(
         await run.config(
           {
+            // Two processes on one host: the host-name default would give both one group.instance.id.
+            instanceId: name,
             maxBufferedRecords: 200,
             enrich: { user_agent: `${USER_AGENT} ${name}` },
             runtime: { max_in_flight: MAX_IN_FLIGHT, commit_interval_ms: COMMIT_INTERVAL_MS },

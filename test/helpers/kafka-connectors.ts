@@ -13,6 +13,7 @@ import {
 import type { Source, SourceListener, SourceRecord } from '../../src/connectors/types.js';
 import type { Metrics } from '../../src/core/metrics.js';
 import { OptionReader } from '../../src/core/options.js';
+import { uniqueName } from './kafka.js';
 
 type Options = Record<string, unknown>;
 
@@ -39,7 +40,12 @@ export function kafkaConnectors(
     new OptionReader({ bootstrap_servers: bootstrap, ...options }, `stream_manager.${key}.options`);
   const connectors = createKafkaConnectors({
     ...(spec.source && {
-      source: { options: reader(spec.source.options, 'source'), defaultTopics: [spec.source.topic] },
+      source: {
+        // Sources of one group in one process would share the host-name default and fence each
+        // other (static membership): each gets its own id unless the test names one.
+        options: reader({ instance_id: uniqueName('instance'), ...spec.source.options }, 'source'),
+        defaultTopics: [spec.source.topic],
+      },
     }),
     ...(spec.sink && { sink: { options: reader(spec.sink.options, 'sink'), stream: spec.sink.stream } }),
     ...(spec.errorSink && {

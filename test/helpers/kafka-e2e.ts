@@ -109,7 +109,10 @@ export interface ServiceConfigOptions {
   group: string;
   endpoint: string;
   deliveryGuarantee?: 'AT_LEAST_ONCE' | 'EXACTLY_ONCE';
-  /** `instance_id` of the source (EXACTLY_ONCE transactional id); default the host name. */
+  /**
+   * `instance_id` of the source (group.instance.id, and the transactional id under EXACTLY_ONCE);
+   * default the host name, so processes running at the same time in one group need their own.
+   */
   instanceId?: string;
   maxBufferedRecords?: number;
   sourceProperties?: Record<string, string>;

@@ -207,6 +207,8 @@ export interface RawRecord {
   readonly key: Buffer | null;
   /** null: a tombstone (no value at all), unlike an empty Buffer. */
   readonly value: Buffer | null;
+  /** The record's timestamp in ms; default: when it is produced. */
+  readonly timestamp?: number;
 }
 
 /**
@@ -242,7 +244,7 @@ export async function produceRaw(
       });
     });
     producer.setPollInterval(10);
-    for (const r of records) producer.produce(topic, r.partition, r.value, r.key);
+    for (const r of records) producer.produce(topic, r.partition, r.value, r.key, r.timestamp);
     await withDeadline(delivered, 60_000, `delivery of ${records.length} records to ${topic}`);
     assert.deepEqual(failures, [], 'every raw record was delivered');
   } finally {

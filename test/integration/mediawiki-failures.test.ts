@@ -186,8 +186,8 @@ describe('mediawiki fetcher: timeouts and connections', () => {
     assert.equal(error.details.phase, 'headers');
     assert.equal(api.requests.length, 1 + MAX_RETRIES);
     assert.deepEqual(api.requestedRevIds(), [1, 1, 1, 1]);
-    assert.equal(metrics.counts.get('mediawiki_requests{error_type=TimeoutError,status=none}'), 4);
-    assert.equal(metrics.counts.get('mediawiki_retries{error_type=TimeoutError}'), 3);
+    assert.equal(metrics.counts.get('mediawiki_requests_total{error_type=TimeoutError,status=none}'), 4);
+    assert.equal(metrics.counts.get('mediawiki_retries_total{reason=TimeoutError}'), 3);
   });
 
   it('hang, then recovery: the third request answers', async (t) => {
@@ -210,7 +210,7 @@ describe('mediawiki fetcher: timeouts and connections', () => {
     assert.equal(error.type, 'TimeoutError');
     assert.equal(error.details.phase, 'connect');
     assert.equal(
-      metrics.counts.get('mediawiki_requests{error_type=TimeoutError,status=none}'),
+      metrics.counts.get('mediawiki_requests_total{error_type=TimeoutError,status=none}'),
       1 + MAX_RETRIES,
     );
   });
@@ -231,7 +231,7 @@ describe('mediawiki fetcher: timeouts and connections', () => {
       api.requests.map((r) => r.behaviour),
       ['reset', 'reset', 'serve'],
     );
-    assert.equal(metrics.counts.get('mediawiki_retries{error_type=ConnectionError}'), 2);
+    assert.equal(metrics.counts.get('mediawiki_retries_total{reason=ConnectionError}'), 2);
   });
 
   it('connection reset every time: ConnectionError after 1 + maxRetries requests', async (t) => {
@@ -251,7 +251,7 @@ describe('mediawiki fetcher: timeouts and connections', () => {
     assert.equal(error.type, 'ConnectionError');
     assert.equal(error.details.code, 'ECONNREFUSED');
     assert.equal(
-      metrics.counts.get('mediawiki_requests{error_type=ConnectionError,status=none}'),
+      metrics.counts.get('mediawiki_requests_total{error_type=ConnectionError,status=none}'),
       1 + MAX_RETRIES,
     );
   });
@@ -281,8 +281,11 @@ describe('mediawiki fetcher: HTTP statuses', () => {
       api.script({ kind: 'status', status }, { kind: 'status', status });
       assert.equal(mainText(await fetchRev(fetcher, 6)), 'Text of 6');
       assert.equal(api.requests.length, 3);
-      assert.equal(metrics.counts.get(`mediawiki_requests{error_type=HttpStatusError,status=${status}}`), 2);
-      assert.equal(metrics.counts.get('mediawiki_requests{error_type=none,status=200}'), 1);
+      assert.equal(
+        metrics.counts.get(`mediawiki_requests_total{error_type=HttpStatusError,status=${status}}`),
+        2,
+      );
+      assert.equal(metrics.counts.get('mediawiki_requests_total{error_type=none,status=200}'), 1);
     });
   }
 
@@ -331,7 +334,7 @@ describe('mediawiki fetcher: API answers', () => {
     api.script({ kind: 'readonly' });
     assert.equal(mainText(await fetchRev(fetcher, 9)), 'Text of 9');
     assert.equal(api.requests.length, 2);
-    assert.equal(metrics.counts.get('mediawiki_requests{error_type=ReadonlyError,status=200}'), 1);
+    assert.equal(metrics.counts.get('mediawiki_requests_total{error_type=ReadonlyError,status=200}'), 1);
   });
 
   it('other API errors: ApiError at once', async (t) => {
@@ -496,7 +499,7 @@ describe('mediawiki fetcher: batches', () => {
       api.requestedRevIds().sort((a, b) => a - b),
       ids,
     );
-    assert.equal(metrics.total('mediawiki_revisions_requested'), 120);
+    assert.equal(metrics.total('mediawiki_revisions_requested_total'), 120);
   });
 
   it('a failed batch retries each revision; they rejoin one batch', async (t) => {
@@ -509,7 +512,7 @@ describe('mediawiki fetcher: batches', () => {
       api.requests.map((r) => r.revIds),
       [ids, ids],
     );
-    assert.equal(metrics.counts.get('mediawiki_retries{error_type=HttpStatusError}'), 3);
+    assert.equal(metrics.counts.get('mediawiki_retries_total{reason=HttpStatusError}'), 3);
   });
 
   it('one recent missing revision is retried alone; its batch-mates are answered at once', async (t) => {

@@ -102,8 +102,8 @@ describe('mediawiki fetcher against a real MediaWiki', { timeout: 900_000 }, () 
     assert.equal(revisions.at(-2)?.slots.main?.contentFormat, 'application/json');
     assert.equal(revisions[0]?.slots.main?.contentModel, 'wikitext');
     assert.equal(revisions[0]?.slots.main?.contentFormat, 'text/x-wiki');
-    assert.equal(metrics.counts.get('mediawiki_requests{error_type=none,status=200}'), 2);
-    assert.equal(metrics.total('mediawiki_revisions_requested'), 62);
+    assert.equal(metrics.counts.get('mediawiki_requests_total{error_type=none,status=200}'), 2);
+    assert.equal(metrics.total('mediawiki_revisions_requested_total'), 62);
   });
 
   it("a deleted page's revision is a MissingRevisionError, its batch-mate is fetched", async () => {
@@ -117,7 +117,7 @@ describe('mediawiki fetcher against a real MediaWiki', { timeout: 900_000 }, () 
     assert.equal(error.type, 'MissingRevisionError');
     assert.deepEqual(error.details, { rev_id: deleted.revId, reason: 'badrevids' });
     assert.equal(kept.status === 'fulfilled' && kept.value.slots.main?.content, plain[0]?.text);
-    assert.equal(metrics.total('mediawiki_requests'), 1);
+    assert.equal(metrics.total('mediawiki_requests_total'), 1);
   });
 
   it('a revision that never existed is missing too', async () => {
@@ -150,7 +150,7 @@ describe('mediawiki fetcher against a real MediaWiki', { timeout: 900_000 }, () 
       revisions.map((r) => r.slots.main?.content),
       large.map((p) => p.text),
     );
-    assert.equal(metrics.counts.get('mediawiki_requests{error_type=none,status=200}'), 2);
+    assert.equal(metrics.counts.get('mediawiki_requests_total{error_type=none,status=200}'), 2);
   });
 
   it("maxlag: the wiki's refusal is retried and ends in MaxlagError with its Retry-After", async () => {
@@ -172,6 +172,6 @@ describe('mediawiki fetcher against a real MediaWiki', { timeout: 900_000 }, () 
     assert.equal(error.type, 'MaxlagError');
     assert.equal(error.retryAfterMs, 5000);
     assert.equal(error.details.api_code, 'maxlag');
-    assert.equal(metrics.counts.get('mediawiki_requests{error_type=MaxlagError,status=200}'), 3);
+    assert.equal(metrics.counts.get('mediawiki_requests_total{error_type=MaxlagError,status=200}'), 3);
   });
 });

@@ -1,5 +1,6 @@
 import { ConfigError } from '../../core/errors.js';
 import { noopMetrics, type Metrics } from '../../core/metrics.js';
+import type { Waits } from '../../core/waits.js';
 import type { OptionReader } from '../../core/options.js';
 import { silentLogger, type KafkaLogger } from './logger.js';
 import {
@@ -8,6 +9,7 @@ import {
   type KafkaSinkConfig,
   type KafkaSourceConfig,
 } from './options.js';
+import { ConsumerLag } from './consumer-lag.js';
 import { ProducerClient, type KafkaClientDeps } from './producer-client.js';
 import { IdempotentProducer, KafkaSink, type ProducerChannel } from './sink.js';
 import { KafkaSource } from './source.js';
@@ -32,6 +34,8 @@ export interface KafkaConnectorsOptions {
   readonly clientId: string;
   readonly logger?: KafkaLogger;
   readonly metrics?: Metrics;
+  /** Told while a client waits for an unreachable broker. */
+  readonly waits?: Waits;
 }
 
 export interface KafkaConnectors {
@@ -56,10 +60,13 @@ interface SinkPlan {
 export function createKafkaConnectors(options: KafkaConnectorsOptions): KafkaConnectors {
   const logger = options.logger ?? silentLogger;
   const metrics = options.metrics ?? noopMetrics;
-  const deps = (role: string): KafkaClientDeps => ({
+  // Each call builds the deps of one client; a consumer gets its own lag gauges.
+  const deps = (role: 'consumer' | 'producer'): KafkaClientDeps => ({
     clientId: `${options.clientId}-${role}`,
     logger,
     metrics,
+    ...(options.waits && { waits: options.waits }),
+    ...(role === 'consumer' && { lag: new ConsumerLag(metrics) }),
   });
 
   const source = options.source && {

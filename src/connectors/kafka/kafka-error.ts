@@ -118,3 +118,11 @@ export async function retryTransient<T>(
     }
   }
 }
+
+/**
+ * librdkafka's consumer reports being fenced (FENCED_INSTANCE_ID: the group knows its
+ * group.instance.id under another member) as its one fatal error in the classic group protocol.
+ */
+export function isFence(err: KafkaClientError): boolean {
+  return err.fatal && (err.code === codes.ERR__FATAL || err.code === codes.ERR_FENCED_INSTANCE_ID);
+}

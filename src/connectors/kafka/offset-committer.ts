@@ -1,6 +1,14 @@
 import type { RdKafka } from '@confluentinc/kafka-javascript';
 import type { Metrics } from '../../core/metrics.js';
-import { codes, isNotGroupMember, KafkaClientError, retryTransient, toKafkaError } from './kafka-error.js';
+import {
+  codes,
+  isFence,
+  isNotGroupMember,
+  KafkaClientError,
+  retryTransient,
+  toKafkaError,
+} from './kafka-error.js';
+import type { ConsumerLag } from './consumer-lag.js';
 import type { KafkaLogger } from './logger.js';
 
 /** The part of librdkafka's KafkaConsumer the committer uses. */
@@ -33,6 +41,7 @@ interface Waiter {
 export class OffsetCommitter {
   private commits: Promise<void> = Promise.resolve();
   private readonly waiters: Waiter[] = [];
+  private failure: KafkaClientError | undefined;
 
   constructor(
     private readonly consumer: CommittingConsumer,
@@ -42,7 +51,13 @@ export class OffsetCommitter {
     ) => RdKafka.TopicPartitionOffset[],
     /** A commit waits for its answer: called so that the poll loop takes more to reach it. */
     private readonly onWaiting: () => void,
-    private readonly deps: { readonly logger: KafkaLogger; readonly metrics: Metrics },
+    private readonly deps: {
+      readonly logger: KafkaLogger;
+      readonly metrics: Metrics;
+      readonly lag?: ConsumerLag;
+      /** A commit met the client's fatal error (a fence): the source may replace the client. */
+      readonly onFatal?: (err: KafkaClientError) => void;
+    },
     private readonly timing: CommitTiming = COMMIT_TIMING,
   ) {}
 
@@ -62,6 +77,23 @@ export class OffsetCommitter {
     return run;
   }
 
+  /**
+   * The consumer failed for good: no poll will serve an answer any more, so the waiting commits and
+   * every later one fail at once instead of timing out.
+   */
+  fail(err: KafkaClientError): void {
+    this.failure ??= err;
+    for (const waiter of this.waiters.splice(0)) waiter.settle(this.failure);
+  }
+
+  /**
+   * The client the waiting commits went to was replaced: their answers will never come. They settle
+   * with `reason` (a fence: resolved as refused for a member no longer in the group).
+   */
+  abandon(reason: KafkaClientError): void {
+    for (const waiter of this.waiters.splice(0)) waiter.settle(reason);
+  }
+
   /** offset_commit_cb: the answer to the oldest commit still waiting. */
   onResult(
     err: RdKafka.LibrdKafkaError | undefined,
@@ -77,6 +109,7 @@ export class OffsetCommitter {
   }
 
   private async commitNow(nextOffsets: ReadonlyMap<string, number>): Promise<void> {
+    if (this.failure) throw this.failure;
     const offsets = this.ownedOffsets(nextOffsets);
     if (offsets.length === 0) return;
     try {
@@ -87,7 +120,13 @@ export class OffsetCommitter {
       );
     } catch (e) {
       const err = toKafkaError(e);
-      if (!isNotGroupMember(err)) throw err;
+      // A fenced client's commits fail for good; the source replaces the client and its partitions
+      // are read again from the last commit that went through (fence-recovery.ts).
+      if (isFence(err)) this.deps.onFatal?.(err);
+      if (!isNotGroupMember(err) && !isFence(err)) {
+        this.deps.metrics.count('kafka_commits_total', { outcome: 'failed' });
+        throw err;
+      }
       // The group moved these partitions on (a rebalance will report them lost): their new owner
       // reads them again from the last committed offsets, so nothing is lost.
       this.deps.metrics.count('kafka_commits_total', { outcome: 'not_member' });
@@ -98,10 +137,15 @@ export class OffsetCommitter {
       return;
     }
     this.deps.metrics.count('kafka_commits_total', { outcome: 'ok' });
+    this.deps.lag?.committed(offsets);
   }
 
   private commitOnce(offsets: RdKafka.TopicPartitionOffset[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      if (this.failure) {
+        reject(this.failure);
+        return;
+      }
       try {
         this.consumer.commit(offsets);
       } catch (e) {

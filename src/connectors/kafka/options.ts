@@ -21,10 +21,11 @@ export interface KafkaSourceConfig {
   /** `delivery_guarantee`: default `AT_LEAST_ONCE`. */
   readonly deliveryGuarantee: DeliveryGuarantee;
   /**
-   * `instance_id`: names this instance in the transactional id `<consumer_group>.<instance_id>` under
-   * EXACTLY_ONCE, so a restarted instance fences its predecessor. Default: the host name (stable for
-   * a Kubernetes StatefulSet pod). Instances running at the same time need distinct ids: the one
-   * started later fences the other, which then fails.
+   * `instance_id`: the consumer's `group.instance.id` (static group membership), and under
+   * EXACTLY_ONCE the transactional id `<consumer_group>.<instance_id>`. A restarted instance with the
+   * same id takes its partitions back at once (no wait for its old session to expire) and fences its
+   * predecessor. Default: the host name (stable for a Kubernetes StatefulSet pod). Instances running
+   * at the same time need distinct ids: the one started later fences the other, which then fails.
    */
   readonly instanceId: string;
   /** `max_buffered_records`: records read ahead of the runtime before fetching pauses; default 1000. */
@@ -72,6 +73,12 @@ const PROPERTIES = (what: string): ConfigSchema => ({
   description: `librdkafka ${what} properties (values as strings, numbers or booleans); Java client names are mapped or refused, see below.`,
 });
 
+/**
+ * What Kafka accepts as a `group.instance.id` (the Java client's check, the same as for topic names);
+ * librdkafka sends any string and the broker's refusal would only show once the consumer joins.
+ */
+const INSTANCE_ID_PATTERN = '^(?!\\.{1,2}$)[A-Za-z0-9._-]{1,249}$';
+
 /** The Kafka source's options, declared (README's reference tables come from it). */
 export const KAFKA_SOURCE_OPTIONS: ConfigSchema = section(
   {
@@ -96,9 +103,9 @@ export const KAFKA_SOURCE_OPTIONS: ConfigSchema = section(
     delivery_guarantee: DELIVERY,
     instance_id: {
       type: 'string',
-      minLength: 1,
+      pattern: INSTANCE_ID_PATTERN,
       description:
-        'Under `EXACTLY_ONCE`, the transactional id is `<consumer_group>.<instance_id>`: keep it stable across restarts of one instance (a StatefulSet pod name) and distinct between instances running at the same time. Unset: the host name.',
+        "This instance's name in the group (`group.instance.id`, static membership: a restarted instance takes its partitions back at once) and, under `EXACTLY_ONCE`, in the transactional id `<consumer_group>.<instance_id>`. Keep it stable across restarts of one instance (a StatefulSet pod name) and distinct between instances running at the same time (a duplicate stops the older one, exit 1). Letters, digits, `.`, `_`, `-`, at most 249. Unset: the host name.",
     },
     max_buffered_records: {
       type: 'integer',
@@ -169,11 +176,27 @@ export function readSourceOptions(given: OptionReader, defaultTopics: readonly s
     consumerGroup: options.string('consumer_group'),
     startPosition: options.oneOf('offsets_initializer', ['earliest', 'latest'] as const),
     deliveryGuarantee,
-    instanceId: options.string('instance_id', hostname()),
+    instanceId: options.has('instance_id') ? options.string('instance_id') : defaultInstanceId(options),
     maxBufferedRecords: options.integer('max_buffered_records'),
     maxBufferedBytes: options.integer('max_buffered_bytes'),
     properties: Object.freeze(properties),
   });
+}
+
+/**
+ * The host name: a StatefulSet pod's name, stable across its restarts. A Deployment's pods get new
+ * names, so each restart joins as a new member and the old one's partitions wait for its session to
+ * expire: set `instance_id` there to get the fast restart.
+ */
+function defaultInstanceId(options: OptionReader): string {
+  const name = hostname();
+  if (!new RegExp(INSTANCE_ID_PATTERN).test(name)) {
+    throw new ConfigError(
+      options.key('instance_id'),
+      `is unset and the host name ${JSON.stringify(name)} is not a valid Kafka group.instance.id: set it`,
+    );
+  }
+  return name;
 }
 
 /** Checks a sink's options against `KAFKA_SINK_OPTIONS` (defaults filled in) and reads them. */

@@ -43,6 +43,11 @@ export class PartitionOwnership {
     }
   }
 
+  /** Some partitions are assigned or being revoked. */
+  holdsAny(): boolean {
+    return this.assigned.size > 0 || this.revoking.size > 0;
+  }
+
   /** Records of this partition are fetched and yielded. */
   isReading(key: string): boolean {
     return this.assigned.has(key) && !this.revoking.has(key);

@@ -1,6 +1,7 @@
 import type { RdKafka } from '@confluentinc/kafka-javascript';
 import type { Metrics } from '../../core/metrics.js';
 import type { SourceRecord } from '../types.js';
+import type { ConsumerLag } from './consumer-lag.js';
 import { callback, sleep, toKafkaError, type KafkaClientError } from './kafka-error.js';
 import type { KafkaLogger } from './logger.js';
 import type { Partition, PartitionOwnership } from './partition-ownership.js';
@@ -42,6 +43,9 @@ export class PollLoop {
   private wake: (() => void) | undefined;
   /** Wakes the loop waiting for room in a full read-ahead. */
   private onRoom: (() => void) | undefined;
+  private reportFailure: (err: KafkaClientError) => void = () => undefined;
+  /** Resolves with the failure that ended the loop, whether or not the runtime pulls. */
+  readonly failed = new Promise<KafkaClientError>((resolve) => (this.reportFailure = resolve));
 
   constructor(
     private readonly consumer: PollingConsumer,
@@ -49,7 +53,13 @@ export class PollLoop {
     private readonly ownership: PartitionOwnership,
     /** A commit waits for its answer: the read-ahead may grow to twice its bounds to reach it. */
     private readonly commitWaiting: () => boolean,
-    private readonly deps: { readonly logger: KafkaLogger; readonly metrics: Metrics },
+    private readonly deps: {
+      readonly logger: KafkaLogger;
+      readonly metrics: Metrics;
+      readonly lag?: ConsumerLag;
+      /** A fatal client error; true: it is being recovered from, keep polling. */
+      readonly onFatal?: (err: KafkaClientError) => boolean;
+    },
     private readonly timing: PollLoopTiming = POLL_LOOP_TIMING,
   ) {}
 
@@ -80,7 +90,9 @@ export class PollLoop {
         backoff = 100;
       } catch (e) {
         const err = toKafkaError(e);
-        if (err.fatal) return this.fail(err);
+        // A fenced client may be replaced under the loop (fence-recovery.ts): then it polls on.
+        if (err.fatal && !this.deps.onFatal?.(err)) return this.fail(err);
+        if (err.fatal) continue;
         if (this.closingNow) return;
         // Broker restarts surface here as transport errors; librdkafka reconnects by itself.
         this.deps.logger.warn({ code: err.code, err: err.message }, 'kafka consume failed; polling again');
@@ -89,8 +101,8 @@ export class PollLoop {
         continue;
       }
       this.readAhead.add(messages);
-      this.deps.metrics.gauge('kafka_source_buffered_records', this.readAhead.length);
-      this.deps.metrics.gauge('kafka_source_buffered_bytes', this.readAhead.bytes);
+      this.deps.lag?.fetched(messages);
+      this.reportBuffered();
       if (messages.length > 0) this.notify();
     }
   }
@@ -108,6 +120,7 @@ export class PollLoop {
         await new Promise<void>((resolve) => (this.wake = resolve));
         continue;
       }
+      this.reportBuffered();
       this.roomMade();
       if (this.ownership.isReading(record.partition)) return record;
     }
@@ -117,6 +130,7 @@ export class PollLoop {
   stop(): void {
     if (this.readAhead.stopped) return;
     this.readAhead.stop();
+    this.reportBuffered();
     if (!this.pausedNow) this.setPaused(true);
     this.notify();
     this.roomMade(true);
@@ -128,6 +142,7 @@ export class PollLoop {
 
   fail(err: KafkaClientError): void {
     this.failure ??= err;
+    this.reportFailure(this.failure);
     this.notify();
   }
 
@@ -169,6 +184,12 @@ export class PollLoop {
     } catch (e) {
       this.deps.logger.warn({ err: toKafkaError(e).message, paused }, 'kafka pause/resume failed');
     }
+  }
+
+  /** The read-ahead's size, set whenever it changes so that a scrape sees it as it is. */
+  private reportBuffered(): void {
+    this.deps.metrics.gauge('kafka_source_buffered_records', this.readAhead.length);
+    this.deps.metrics.gauge('kafka_source_buffered_bytes', this.readAhead.bytes);
   }
 
   private notify(): void {

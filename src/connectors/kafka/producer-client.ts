@@ -1,6 +1,9 @@
 import { RdKafka } from '@confluentinc/kafka-javascript';
 import type { Metrics } from '../../core/metrics.js';
+import type { Waits } from '../../core/waits.js';
+import { ErrorLogThrottle } from './error-log-throttle.js';
 import type { SinkRecord } from '../types.js';
+import type { ConsumerLag } from './consumer-lag.js';
 import { callback, codes, toKafkaError, type KafkaClientError } from './kafka-error.js';
 import { logLibrdkafka, type KafkaLogger } from './logger.js';
 import { configErrorFromClient } from './properties.js';
@@ -9,6 +12,10 @@ export interface KafkaClientDeps {
   readonly clientId: string;
   readonly logger: KafkaLogger;
   readonly metrics: Metrics;
+  /** Told while a client waits for an unreachable broker. @default none */
+  readonly waits?: Waits;
+  /** A consumer's lag gauges, fed by its parts (records fetched, commits, rebalances, statistics). */
+  readonly lag?: ConsumerLag;
 }
 
 interface PendingRecord {
@@ -32,6 +39,7 @@ export class ProducerClient {
   // Usually empty: it only fills before the connection, between transactions or on a full queue.
   private readonly backlog: PendingRecord[] = [];
   private accepting = false;
+  private readonly errorLog = new ErrorLogThrottle();
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
@@ -52,10 +60,19 @@ export class ProducerClient {
     this.producer.on('event.error', (err) => {
       const e = toKafkaError(err);
       deps.metrics.count('kafka_client_errors_total', { client: 'producer', code: e.code });
-      deps.logger.warn(
-        { client: deps.clientId, code: e.code, fatal: e.fatal, err: e.message },
-        'kafka producer error',
-      );
+      const { log, suppressed } = e.fatal ? { log: true, suppressed: 0 } : this.errorLog.admit(e.code);
+      if (log) {
+        deps.logger.warn(
+          {
+            client: deps.clientId,
+            code: e.code,
+            fatal: e.fatal,
+            err: e.message,
+            ...(suppressed ? { suppressed } : {}),
+          },
+          'kafka producer error',
+        );
+      }
       if (e.fatal) this.fail(e);
     });
     this.producer.on('event.log', (event) => logLibrdkafka(deps.logger, deps.clientId, event));

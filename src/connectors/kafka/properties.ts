@@ -41,6 +41,7 @@ const MANAGED: Readonly<Record<string, string>> = {
   'bootstrap.servers': 'set bootstrap_servers instead',
   'metadata.broker.list': 'set bootstrap_servers instead',
   'group.id': 'set consumer_group instead',
+  'group.instance.id': 'set instance_id instead',
   'auto.offset.reset': 'set offsets_initializer instead',
   'enable.auto.commit': 'offsets are committed only when the runtime says every earlier record is done',
   'enable.auto.offset.store': 'offsets are committed only when the runtime says every earlier record is done',

@@ -1,6 +1,7 @@
 import type { RdKafka } from '@confluentinc/kafka-javascript';
 import type { Metrics } from '../../core/metrics.js';
 import type { SourceListener } from '../types.js';
+import type { ConsumerLag } from './consumer-lag.js';
 import { codes, toKafkaError } from './kafka-error.js';
 import type { KafkaLogger } from './logger.js';
 import { partitionKey } from './partition-key.js';
@@ -51,7 +52,11 @@ export class RebalanceHandler {
     private readonly readAhead: ReadAhead,
     private readonly fetch: FetchControl,
     private readonly hooks: RebalanceHooks,
-    private readonly deps: { readonly logger: KafkaLogger; readonly metrics: Metrics },
+    private readonly deps: {
+      readonly logger: KafkaLogger;
+      readonly metrics: Metrics;
+      readonly lag?: ConsumerLag;
+    },
   ) {}
 
   /** rebalance_cb */
@@ -68,6 +73,10 @@ export class RebalanceHandler {
   /** Resolves when the events received so far are answered. */
   settled(): Promise<void> {
     return this.rebalances;
+  }
+
+  holdsPartitions(): boolean {
+    return this.ownership.holdsAny();
   }
 
   private async rebalance(code: number | undefined, partitions: Partition[]): Promise<void> {
@@ -88,7 +97,9 @@ export class RebalanceHandler {
     // otherwise outlive the records it was for: the revocation dropped them from the read-ahead,
     // so nothing is pulled, nothing makes room, and the new partitions are never fetched.
     this.fetch.roomMade();
+    this.deps.lag?.assigned(keys);
     this.deps.metrics.count('kafka_rebalances_total', { kind: 'assign' });
+    this.deps.metrics.event('rebalance', { kind: 'assign', partitions: keys.join(' ') });
     this.deps.logger.info({ partitions: keys }, 'kafka partitions assigned');
   }
 
@@ -104,7 +115,11 @@ export class RebalanceHandler {
         // Already unassigned by a concurrent close: nothing left to fetch.
       }
     }
-    this.deps.metrics.count('kafka_rebalances_total', { kind: lost ? 'lost' : 'revoke' });
+    // The partitions are no longer this member's to report, though the runtime still commits them.
+    this.deps.lag?.revoked(keys);
+    const kind = lost ? 'lost' : 'revoke';
+    this.deps.metrics.count('kafka_rebalances_total', { kind });
+    this.deps.metrics.event('rebalance', { kind, partitions: keys.join(' ') });
     this.deps.logger.info({ partitions: keys, lost }, 'kafka partitions revoked');
     const listener = this.hooks.listener();
     // Closing: the runtime committed before it called close, so the group need not wait.

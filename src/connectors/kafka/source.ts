@@ -1,8 +1,10 @@
 import type { RdKafka } from '@confluentinc/kafka-javascript';
 import type { Source, SourceListener, SourceRecord } from '../types.js';
 import { createKafkaConsumer, type ConsumerHandlers, type SourceConsumer } from './consumer-client.js';
-import { ConsumerLifecycle } from './consumer-lifecycle.js';
-import { toKafkaError } from './kafka-error.js';
+import { ConsumerLifecycle, LIFECYCLE_TIMING } from './consumer-lifecycle.js';
+import { ErrorLogThrottle } from './error-log-throttle.js';
+import { FenceRecovery } from './fence-recovery.js';
+import { codes, type KafkaClientError, toKafkaError } from './kafka-error.js';
 import { OffsetCommitter } from './offset-committer.js';
 import type { KafkaSourceConfig } from './options.js';
 import { PartitionOwnership } from './partition-ownership.js';
@@ -10,6 +12,7 @@ import { PollLoop } from './poll-loop.js';
 import type { KafkaClientDeps } from './producer-client.js';
 import { ReadAhead } from './read-ahead.js';
 import { RebalanceHandler } from './rebalance.js';
+import { ReplaceableConsumer } from './replaceable-consumer.js';
 
 /** Opens the consumer the source reads with, wired to its callbacks; a test passes a fake. */
 export type ConsumerFactory = (handlers: ConsumerHandlers) => SourceConsumer;
@@ -33,15 +36,18 @@ export class KafkaSource implements Source {
   private readonly committer: OffsetCommitter;
   private readonly rebalancer: RebalanceHandler;
   private readonly lifecycle: ConsumerLifecycle;
+  private readonly recovery: FenceRecovery;
   private listener: SourceListener | undefined;
+  private failure: KafkaClientError | undefined;
+  private readonly errorLog = new ErrorLogThrottle();
 
   constructor(
-    config: KafkaSourceConfig,
+    private readonly config: KafkaSourceConfig,
     private readonly deps: KafkaClientDeps,
     propertiesKey: string,
     openConsumer: ConsumerFactory = (handlers) => createKafkaConsumer(config, deps, propertiesKey, handlers),
   ) {
-    const consumer = openConsumer({
+    const consumer = new ReplaceableConsumer(openConsumer, {
       onRebalance: (err, assignment) => this.rebalancer.onRebalance(err, assignment),
       onCommitResult: (err, offsets) => this.committer.onResult(err, offsets),
       onClientError: (err) => this.onClientError(err),
@@ -55,9 +61,12 @@ export class KafkaSource implements Source {
       consumer,
       (nextOffsets) => this.ownedOffsets(nextOffsets),
       () => this.loop.roomMade(true),
-      deps,
+      { ...deps, onFatal: (err) => this.onFatal(err) },
     );
-    this.loop = new PollLoop(consumer, this.readAhead, this.ownership, () => this.committer.waiting, deps);
+    this.loop = new PollLoop(consumer, this.readAhead, this.ownership, () => this.committer.waiting, {
+      ...deps,
+      onFatal: (err) => this.onFatal(err),
+    });
     this.rebalancer = new RebalanceHandler(
       consumer,
       this.ownership,
@@ -66,7 +75,33 @@ export class KafkaSource implements Source {
       { listener: () => this.listener, onAssignmentLost: (keys) => this.onAssignmentLost(keys) },
       deps,
     );
-    this.lifecycle = new ConsumerLifecycle(consumer, this.loop, this.rebalancer, config, deps.logger);
+    this.lifecycle = new ConsumerLifecycle(
+      consumer,
+      this.loop,
+      this.rebalancer,
+      config,
+      deps.logger,
+      LIFECYCLE_TIMING,
+      deps.waits,
+    );
+    this.recovery = new FenceRecovery(
+      {
+        consumer,
+        ownership: this.ownership,
+        loseAll: async (partitions) => {
+          this.rebalancer.onRebalance(revocation(), partitions);
+          await this.rebalancer.settled();
+        },
+        abandonCommits: (reason) => this.committer.abandon(reason),
+        connectAndSubscribe: () => this.lifecycle.connectAndSubscribe(),
+      },
+      config,
+      deps,
+      (err) => this.loop.fail(err),
+    );
+    // A commit waiting for its answer when the consumer failed would otherwise wait out its timeout
+    // and retries (90 s) before the process can stop.
+    void this.loop.failed.then((err) => this.committer.fail(err));
   }
 
   async *records(listener: SourceListener): AsyncIterable<SourceRecord> {
@@ -92,10 +127,13 @@ export class KafkaSource implements Source {
   }
 
   stop(): void {
+    this.lifecycle.stopWaiting();
     this.loop.stop();
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    // A replacement under way connects a new client: let it finish, then close that one.
+    await this.recovery.pending;
     return this.lifecycle.close();
   }
 
@@ -108,13 +146,50 @@ export class KafkaSource implements Source {
     void keys;
   }
 
+  /**
+   * Whether this source may replace a fenced client and go on (see fence-recovery.ts); the
+   * exactly-once source may not: its open transaction must be aborted by a restart.
+   */
+  protected get replaceable(): boolean {
+    return true;
+  }
+
+  /** A fatal client error: a fence is recovered from when allowed; true while that runs. */
+  private onFatal(err: KafkaClientError): boolean {
+    if (this.replaceable && this.recovery.recover(err)) return true;
+    if (!this.failure) {
+      this.failure = this.recovery.explain(err, this.replaceable);
+      this.deps.logger.error(
+        { group: this.config.consumerGroup, instanceId: this.config.instanceId, code: err.code },
+        this.failure.message,
+      );
+    }
+    this.loop.fail(this.failure);
+    return false;
+  }
+
   private onClientError(err: RdKafka.LibrdKafkaError): void {
     const e = toKafkaError(err);
     this.deps.metrics.count('kafka_client_errors_total', { client: 'consumer', code: e.code });
-    this.deps.logger.warn(
-      { client: this.deps.clientId, code: e.code, fatal: e.fatal, err: e.message },
-      'kafka consumer error',
-    );
-    if (e.fatal) this.loop.fail(e);
+    const { log, suppressed } = e.fatal ? { log: true, suppressed: 0 } : this.errorLog.admit(e.code);
+    if (log) {
+      this.deps.logger.warn(
+        {
+          client: this.deps.clientId,
+          code: e.code,
+          fatal: e.fatal,
+          err: e.message,
+          ...(suppressed ? { suppressed } : {}),
+        },
+        'kafka consumer error',
+      );
+    }
+    if (e.fatal) this.onFatal(e);
   }
+}
+
+/** The revocation librdkafka would report for partitions lost with the fenced client. */
+function revocation(): RdKafka.LibrdKafkaError {
+  const code = codes.ERR__REVOKE_PARTITIONS;
+  return { code, errno: code, message: 'partitions lost with the fenced consumer', origin: 'local' };
 }

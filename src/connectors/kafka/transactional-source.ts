@@ -1,5 +1,6 @@
 import type { TransactionalSource } from '../types.js';
 import { createKafkaConsumer, type KafkaConsumerClient } from './consumer-client.js';
+import type { ConsumerLag } from './consumer-lag.js';
 import { KafkaClientError } from './kafka-error.js';
 import type { KafkaSourceConfig } from './options.js';
 import type { KafkaClientDeps } from './producer-client.js';
@@ -17,6 +18,8 @@ export class KafkaTransactionalSource extends KafkaSource implements Transaction
   /** The binding's consumer itself: sendOffsetsToTransaction takes it. */
   private readonly client: KafkaConsumerClient;
   private released: Promise<void> | undefined;
+  /** The consumer's lag gauges: offsets committed in a transaction are news to librdkafka's statistics. */
+  private readonly lag: ConsumerLag | undefined;
 
   constructor(
     config: KafkaSourceConfig,
@@ -30,7 +33,13 @@ export class KafkaTransactionalSource extends KafkaSource implements Transaction
       return client;
     });
     this.client = client!;
+    this.lag = deps.lag;
     producer.acquire();
+  }
+
+  /** A fenced member's open transaction must be aborted: the process stops and restarts (exit 1). */
+  protected override get replaceable(): boolean {
+    return false;
   }
 
   override async commit(nextOffsets: ReadonlyMap<string, number>): Promise<void> {
@@ -46,7 +55,9 @@ export class KafkaTransactionalSource extends KafkaSource implements Transaction
       await this.producer.failWith(err);
       throw err;
     }
-    await this.producer.commit(this.ownedOffsets(nextOffsets), this.client);
+    const offsets = this.ownedOffsets(nextOffsets);
+    await this.producer.commit(offsets, this.client);
+    this.lag?.committed(offsets);
   }
 
   /**

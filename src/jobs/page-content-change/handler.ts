@@ -15,7 +15,7 @@ import { firstInvalidUtf8Offset } from '../../core/utf8.js';
 import type { Validate } from '../../core/validator.js';
 import type { RevisionContent, RevisionFetcher } from '../../mediawiki/types.js';
 import { canonicalWikiDomain } from '../../mediawiki/wiki-domain.js';
-import type { Handled, Outcome, RecordHandler } from '../contract.js';
+import { pageChangeKindOf, type Handled, type Outcome, type RecordHandler } from '../contract.js';
 import { ENRICHED_KINDS, enrichEvent } from './enrich.js';
 import { checkInput, metaOf, type InputSchemas } from './input.js';
 
@@ -73,7 +73,10 @@ export class PageContentChangeHandler implements RecordHandler {
       return { key: undefined, outcome: Promise.resolve(this.failed(error, raw, parsed, undefined)) };
     }
     if (metaOf(parsed).domain === CANARY_DOMAIN) {
-      return { key: undefined, outcome: Promise.resolve({ kind: 'dropped', reason: 'canary' }) };
+      return {
+        key: undefined,
+        outcome: Promise.resolve({ kind: 'dropped', reason: 'canary', ...inputFacts(parsed) }),
+      };
     }
     const key = eventKey(parsed);
     // The text is decoded again if the record fails: holding it while the revision is fetched would
@@ -160,7 +163,7 @@ export class PageContentChangeHandler implements RecordHandler {
     const revision = isPlainObject(event.revision) ? event.revision : {};
     if (kind === 'delete') return this.passed(event, 'delete', key);
     if (revision.is_content_visible === false) {
-      options.metrics.count('hidden_content', { reason: 'event' });
+      options.metrics.count('hidden_content_total', { reason: 'event' });
       return this.passed(event, 'hidden', key);
     }
     if (typeof kind !== 'string' || !ENRICHED_KINDS.has(kind)) {
@@ -175,14 +178,19 @@ export class PageContentChangeHandler implements RecordHandler {
     this.checkContentSize(content);
     const enriched = enrichEvent(event, content);
     if (enriched.hiddenSlots > 0) {
-      options.metrics.count('hidden_content', { reason: 'texthidden' }, enriched.hiddenSlots);
+      options.metrics.count('hidden_content_total', { reason: 'texthidden' }, enriched.hiddenSlots);
       this.tally.hidden_slots += enriched.hiddenSlots;
     }
-    return { kind: 'enriched', reason: kind, output: this.toOutput(enriched.event, key) };
+    return {
+      kind: 'enriched',
+      reason: kind,
+      output: this.toOutput(enriched.event, key),
+      ...inputFacts(event),
+    };
   }
 
   private passed(event: Record<string, unknown>, reason: 'delete' | 'hidden', key: EventKey): Outcome {
-    return { kind: 'passed', reason, output: this.toOutput(event, key) };
+    return { kind: 'passed', reason, output: this.toOutput(event, key), ...inputFacts(event) };
   }
 
   /** Content over `max_content_size` fails before the output (several times its size) is built. */
@@ -235,7 +243,13 @@ export class PageContentChangeHandler implements RecordHandler {
 
   private failed(error: EnrichmentError, raw: string, parsed: unknown, key: EventKey | undefined): Outcome {
     this.options.logger.debug({ err: error, error_type: error.type }, 'input failed');
-    return { kind: 'failed', reason: error.type, errorEvent: this.errorRecord(error, raw, parsed, key) };
+    return {
+      kind: 'failed',
+      reason: error.type,
+      errorEvent: this.errorRecord(error, raw, parsed, key),
+      message: error.message,
+      ...inputFacts(parsed),
+    };
   }
 
   private errorRecord(error: unknown, raw: string, parsed: unknown, key: EventKey | undefined): SinkRecord {
@@ -292,10 +306,27 @@ export class PageContentChangeHandler implements RecordHandler {
   }
 
   private countDropped(
-    metric: 'input_fields_dropped' | 'output_fields_dropped',
+    which: 'input_fields_dropped' | 'output_fields_dropped',
     paths: readonly string[],
   ): void {
-    this.dropped.report(metric, paths);
-    this.tally[metric] += paths.length;
+    this.dropped.report(
+      which === 'input_fields_dropped' ? 'input_fields_dropped_total' : 'output_fields_dropped_total',
+      paths,
+    );
+    this.tally[which] += paths.length;
   }
+}
+
+/**
+ * What the runtime counts an outcome by: the input's page_change_kind (`unknown` when the input
+ * is not an object or names another kind) and its `meta.dt`, for the event latency.
+ */
+function inputFacts(parsed: unknown): Pick<Outcome, 'pageChangeKind' | 'eventTime'> {
+  if (!isPlainObject(parsed)) return { pageChangeKind: 'unknown' };
+  const dt = metaOf(parsed).dt;
+  const eventTime = typeof dt === 'string' ? Date.parse(dt) : Number.NaN;
+  return {
+    pageChangeKind: pageChangeKindOf(parsed.page_change_kind),
+    ...(Number.isFinite(eventTime) && { eventTime }),
+  };
 }

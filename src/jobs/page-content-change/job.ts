@@ -29,7 +29,7 @@ export async function createEnrichmentJob(parts: JobParts, enrich: EnrichConfig)
     validator.forSchema(sinkUri),
   ]).catch((err: unknown) => {
     if (err instanceof ConfigError) throw err;
-    throw new ConfigError('stream_manager.schema_uris', (err as Error).message);
+    throw new ConfigError('stream_manager.schema_uris', (err as Error).message, err);
   });
   const idOf = (schema: { $id?: unknown }, uri: string) =>
     typeof schema.$id === 'string' ? schema.$id : uri;

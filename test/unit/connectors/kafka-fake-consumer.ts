@@ -1,5 +1,6 @@
 import type { RdKafka } from '@confluentinc/kafka-javascript';
 import type { ConsumerHandlers, SourceConsumer } from '../../../src/connectors/kafka/consumer-client.js';
+import { codes } from '../../../src/connectors/kafka/kafka-error.js';
 import type { KafkaLogger } from '../../../src/connectors/kafka/logger.js';
 import { partitionKey } from '../../../src/connectors/kafka/partition-key.js';
 import type { Partition } from '../../../src/connectors/kafka/partition-ownership.js';
@@ -55,9 +56,13 @@ export class FakeConsumer implements SourceConsumer {
   connectError: unknown;
   /** Thrown by unsubscribe. */
   unsubscribeThrows: unknown;
+  /** The topics the cluster has (getMetadata). */
+  clusterTopics: string[] = ['a', 'b', 't'];
   /** Set by the factory passed to KafkaSource. */
   handlers: ConsumerHandlers | undefined;
   private connected = false;
+  /** Assigned partitions: unsubscribing revokes them, as librdkafka does. */
+  private readonly assigned = new Map<string, Partition>();
   private readonly fetchable: RdKafka.Message[] = [];
   private readonly paused = new Set<string>();
 
@@ -116,10 +121,12 @@ export class FakeConsumer implements SourceConsumer {
 
   incrementalAssign(partitions: Partition[]): void {
     this.calls.push(`assign ${names(partitions)}`);
+    for (const p of partitions) this.assigned.set(partitionKey(p.topic, p.partition), p);
   }
 
   incrementalUnassign(partitions: Partition[]): void {
     this.calls.push(`unassign ${names(partitions)}`);
+    for (const p of partitions) this.assigned.delete(partitionKey(p.topic, p.partition));
   }
 
   assignmentLost(): boolean {
@@ -131,6 +138,14 @@ export class FakeConsumer implements SourceConsumer {
     const err = this.connectError;
     if (err === undefined) this.connected = true;
     setImmediate(() => cb(err, { orig_broker_id: 0, orig_broker_name: 'fake', brokers: [], topics: [] }));
+  }
+
+  getMetadata(
+    _options: { topic?: string; timeout: number },
+    cb: (err: unknown, metadata: RdKafka.Metadata) => void,
+  ): void {
+    const topics = this.clusterTopics.map((name) => ({ name, partitions: [] }));
+    setImmediate(() => cb(undefined, { orig_broker_id: 0, orig_broker_name: 'fake', brokers: [], topics }));
   }
 
   setDefaultConsumeTimeout(timeoutMs: number): void {
@@ -148,6 +163,9 @@ export class FakeConsumer implements SourceConsumer {
   unsubscribe(): void {
     if (this.unsubscribeThrows !== undefined) throw this.unsubscribeThrows;
     this.calls.push('unsubscribe');
+    const revoked = [...this.assigned.values()];
+    if (revoked.length > 0)
+      setImmediate(() => this.handlers?.onRebalance(kafkaError(codes.ERR__REVOKE_PARTITIONS), revoked));
   }
 
   disconnect(cb: (err: unknown, metrics: RdKafka.ClientMetrics) => void): void {
@@ -184,6 +202,7 @@ export function recordingDeps(): {
       },
       observe() {},
       gauge() {},
+      remove() {},
       event() {},
     },
   };

@@ -118,6 +118,19 @@ describe('OffsetCommitter', () => {
     assert.equal(deps.counts.get('kafka_commits_total{"outcome":"ok"}'), undefined);
   });
 
+  it('resolves a commit refused because the client was fenced (the source replaces it), and one abandoned with it', async () => {
+    const { consumer, committer, deps } = setup();
+    const a = committer.commit(offsets({ 't/0': 4 }));
+    await until(() => consumer.commits.length === 1);
+    committer.onResult(kafkaError(codes.ERR__FATAL, { isFatal: true }), undefined);
+    await a;
+    const b = committer.commit(offsets({ 't/0': 5 }));
+    await until(() => consumer.commits.length === 2);
+    committer.abandon(new KafkaClientError('the consumer was fenced', codes.ERR_FENCED_INSTANCE_ID));
+    await b;
+    assert.equal(deps.counts.get('kafka_commits_total{"outcome":"not_member"}'), 2);
+  });
+
   it('takes "no offset" (already committed) as success, and a per-partition error as failure', async () => {
     const { consumer, committer } = setup();
     const a = committer.commit(offsets({ 't/0': 4 }));

@@ -75,7 +75,7 @@ describe('RevisionBatcher', () => {
       [[5]],
     );
     assert.equal(a, c);
-    assert.equal(metrics.total('mediawiki_retries'), 0);
+    assert.equal(metrics.total('mediawiki_retries_total'), 0);
   });
 
   it('retries a failed revision alone, in whatever batch of its wiki is open', async (t) => {
@@ -98,7 +98,7 @@ describe('RevisionBatcher', () => {
         [3, 1],
       ],
     );
-    assert.equal(metrics.counts.get('mediawiki_retries{error_type=HttpStatusError}'), 1);
+    assert.equal(metrics.counts.get('mediawiki_retries_total{reason=HttpStatusError}'), 1);
   });
 
   it('gives up after 1 + maxRetries attempts with the last error', async (t) => {
@@ -112,7 +112,7 @@ describe('RevisionBatcher', () => {
       return true;
     });
     assert.equal(calls.length, 3);
-    assert.equal(metrics.total('mediawiki_retries'), 2);
+    assert.equal(metrics.total('mediawiki_retries_total'), 2);
   });
 
   it('rejects a runner failure that is no input failure as is, without retrying', async (t) => {

@@ -43,8 +43,8 @@ describe('createRevisionFetcher with an injected dispatcher', () => {
     await fetcher.close();
     assert.equal(paths.length, 1);
     assert.match(paths[0] ?? '', /revids=5&/);
-    assert.equal(metrics.counts.get('mediawiki_requests{error_type=none,status=200}'), 1);
-    assert.equal(metrics.counts.get('mediawiki_revisions_requested'), 1);
+    assert.equal(metrics.counts.get('mediawiki_requests_total{error_type=none,status=200}'), 1);
+    assert.equal(metrics.counts.get('mediawiki_revisions_requested_total'), 1);
 
     // The caller's dispatcher is still usable after the fetcher closed.
     const again = createRevisionFetcher(options, { dispatcher: agent });

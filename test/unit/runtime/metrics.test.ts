@@ -1,40 +1,47 @@
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { PrometheusMetrics } from '../../../src/runtime/metrics.js';
-import { serveMetrics } from '../../../src/runtime/ops-server.js';
+import { startOpsServer } from '../../../src/runtime/ops-server.js';
+import { Readiness } from '../../../src/runtime/readiness.js';
 
-test('counts, observations and gauges appear on /metrics under the service prefix; /healthz follows the health check', async (t) => {
-  const metrics = new PrometheusMetrics(false);
-  metrics.count('outcomes', { outcome: 'enriched' });
-  metrics.count('outcomes', { outcome: 'enriched' }, 2);
-  metrics.count('outcomes', { outcome: 'failed' });
-  metrics.observe('mediawiki_request_seconds', 0.02);
-  metrics.gauge('in_flight', 7);
-  let healthy = true;
-  const server = await serveMetrics(metrics, 0, () => healthy, '127.0.0.1');
+test('counts, observations and gauges appear on /metrics under the service prefix; /healthz follows liveness', async (t) => {
+  const metrics = new PrometheusMetrics({ defaultMetrics: false, strict: true });
+  metrics.count('outcomes_total', { outcome: 'enriched', page_change_kind: 'edit' });
+  metrics.count('outcomes_total', { outcome: 'enriched', page_change_kind: 'edit' }, 2);
+  metrics.count('outcomes_total', { outcome: 'failed', page_change_kind: 'unknown' });
+  metrics.observe('mediawiki_request_duration_seconds', 0.02, { status: '200' });
+  metrics.gauge('records_in_flight', 7);
+  const readiness = new Readiness();
+  const server = await startOpsServer({
+    port: 0,
+    host: '127.0.0.1',
+    metrics,
+    readiness,
+    info: { jobName: 'job', startedAt: 0, source: 's', sink: 's', errorSink: 'e', config: {} },
+  });
   t.after(() => server.close());
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const base = `http://127.0.0.1:${server.port}`;
 
   const body = await (await fetch(`${base}/metrics`)).text();
-  assert.match(body, /^mw_enrich_outcomes_total\{outcome="enriched"\} 3$/m);
-  assert.match(body, /^mw_enrich_outcomes_total\{outcome="failed"\} 1$/m);
-  assert.match(body, /^mw_enrich_mediawiki_request_seconds_bucket\{le="0.025"\} 1$/m);
-  assert.match(body, /^mw_enrich_mediawiki_request_seconds_bucket\{le="0.01"\} 0$/m);
-  assert.match(body, /^mw_enrich_in_flight 7$/m);
+  assert.match(body, /^mw_enrich_outcomes_total\{outcome="enriched",page_change_kind="edit"\} 3$/m);
+  assert.match(body, /^mw_enrich_outcomes_total\{outcome="failed",page_change_kind="unknown"\} 1$/m);
+  assert.match(body, /^mw_enrich_mediawiki_request_duration_seconds_bucket\{le="0.025",status="200"\} 1$/m);
+  assert.match(body, /^mw_enrich_mediawiki_request_duration_seconds_bucket\{le="0.01",status="200"\} 0$/m);
+  assert.match(body, /^mw_enrich_records_in_flight 7$/m);
 
   assert.equal((await fetch(`${base}/healthz`)).status, 200);
-  healthy = false;
+  readiness.markStopping();
   assert.equal((await fetch(`${base}/healthz`)).status, 503);
   assert.equal((await fetch(`${base}/other`)).status, 404);
 });
 
-test('a counter named with _total gets the suffix once', async () => {
-  const metrics = new PrometheusMetrics(false);
+test('a counter may be named with or without its _total, and the family gets it once', async () => {
+  const metrics = new PrometheusMetrics({ defaultMetrics: false, strict: true });
   metrics.count('kafka_commits_total', { outcome: 'ok' });
-  metrics.count('outcomes', { outcome: 'enriched' });
+  metrics.count('kafka_commits', { outcome: 'ok' });
+  metrics.count('outcomes', { outcome: 'enriched', page_change_kind: 'move' });
   const body = await metrics.registry.metrics();
-  assert.match(body, /^mw_enrich_kafka_commits_total\{outcome="ok"\} 1$/m);
-  assert.match(body, /^mw_enrich_outcomes_total\{outcome="enriched"\} 1$/m);
+  assert.match(body, /^mw_enrich_kafka_commits_total\{outcome="ok"\} 2$/m);
+  assert.match(body, /^mw_enrich_outcomes_total\{outcome="enriched",page_change_kind="move"\} 1$/m);
   assert.doesNotMatch(body, /_total_total/);
 });

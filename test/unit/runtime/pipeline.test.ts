@@ -28,7 +28,8 @@ function stubHandler(latency: () => number, track?: { inFlight: number; max: num
         await sleep(latency());
         if (track) track.inFlight--;
         if (v.drop) return { kind: 'dropped', reason: 'canary' };
-        if (v.fail) return { kind: 'failed', reason: 'TestError', errorEvent: out({ error: rec.offset }) };
+        if (v.fail)
+          return { kind: 'failed', reason: 'MissingRevisionError', errorEvent: out({ error: rec.offset }) };
         const value = v.big ? { k: v.k, n: v.n, pad: 'x'.repeat(500) } : { k: v.k, n: v.n };
         return { kind: 'enriched', reason: 'edit', output: out(value) };
       })();
@@ -160,7 +161,7 @@ test('drops, error events and outputs each go to their place; the summary counts
     enriched: { edit: 1 },
     passed: {},
     dropped: { canary: 1 },
-    failed: { TestError: 1, OversizeEventError: 1 },
+    failed: { MissingRevisionError: 1, OversizeEventError: 1 },
   });
   assert.equal(summary.oversize, 1);
   assert.deepEqual(Object.fromEntries(source.lastCommit), { p: 4 });
