@@ -40,6 +40,18 @@ export async function createConnectors(deps: {
   };
 }
 
+/**
+ * For `--check`: builds the Kafka clients the config names without connecting them, so that what
+ * only librdkafka can judge (its property names and values) is refused now rather than at the start
+ * of a run; then releases them. File connectors are not built: a file sink would create its file.
+ */
+export async function checkKafkaClients(deps: Parameters<typeof createConnectors>[0]): Promise<void> {
+  const { source, sink, errorSink } = deps;
+  if (![source, sink, errorSink].some((b) => b.connector === 'kafka')) return;
+  const kafka = await createKafka(deps);
+  await Promise.all([kafka.source?.close(), kafka.sink?.close(), kafka.errorSink?.close()]);
+}
+
 /** Every file path is checked, and against the others, before any connector is built. */
 export async function checkFilePaths(
   source: StreamBinding,

@@ -1,6 +1,11 @@
 import type { Logger } from 'pino';
 import { stringify as stringifyYaml } from 'yaml';
-import { checkFilePaths, createConnectors, type Connectors } from '../connectors/factory.js';
+import {
+  checkFilePaths,
+  checkKafkaClients,
+  createConnectors,
+  type Connectors,
+} from '../connectors/factory.js';
 import { maskSecrets } from '../core/config-schema.js';
 import { ConfigError } from '../core/errors.js';
 import { noopMetrics, type Metrics } from '../core/metrics.js';
@@ -79,9 +84,18 @@ export async function checkJobFromFiles(
   configPaths: readonly string[],
 ): Promise<void> {
   const config = resolveConfig(await loadConfigFiles(configPaths), definition);
-  const job = await buildJob(definition, config, createLogger('silent', config.jobName), noopMetrics);
+  const logger = createLogger('silent', config.jobName);
+  const job = await buildJob(definition, config, logger, noopMetrics);
   await job.close();
   await checkFilePaths(config.source, config.sink, config.errorSink);
+  await checkKafkaClients({
+    ...config,
+    streams: job.platform.streams,
+    clientId: config.jobName,
+    maxRecordBytes: config.runtime.maxRecordBytes,
+    logger,
+    metrics: noopMetrics,
+  });
 }
 
 /** `--print-config`: the resolved config (defaults filled in, secrets masked) as YAML. */

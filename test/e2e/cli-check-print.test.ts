@@ -63,6 +63,32 @@ describe('--check and --print-config', () => {
     assert.equal(existsSync(paths.errors), false);
   });
 
+  test('--check: a librdkafka property librdkafka does not know → exit 2 naming the properties key, nothing connected', async (t) => {
+    const unknownProperty: Json = {
+      stream_manager: {
+        ...(kafkaEverywhere.stream_manager as Json),
+        sink: {
+          connector: 'kafka',
+          options: { path: undefined, bootstrap_servers: DEAD, properties: { 'no.such.property': 'x' } },
+        },
+      },
+    };
+    const { paths, config } = await writeCliJob(
+      t,
+      [pageChangeEvent()],
+      `http://${DEAD}/w/api.php`,
+      unknownProperty,
+    );
+    const run = await runCli(t, [...pageContentChange(config), '--check']);
+    assert.equal(run.code, 2, run.stderr);
+    assert.ok(
+      run.stderr.startsWith('configuration error: stream_manager.sink.options.properties'),
+      run.stderr,
+    );
+    assert.match(run.stderr, /no\.such\.property/);
+    assert.equal(existsSync(paths.output), false);
+  });
+
   for (const [what, overrides, key] of [
     [
       'a stream the stream config lacks',
