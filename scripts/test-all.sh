@@ -11,6 +11,8 @@ npx tsc -p tsconfig.json --noEmit
 # Lint includes the rule that keeps dependencies pointing inward (eslint.config.js).
 npx eslint src test bench
 npm run --silent build
+# helm, kubernetes-validate and hadolint in .cache/ for the deployment checks (built once).
+bash scripts/deploy-tools.sh >/dev/null
 
 started_kafka=0
 if ! bash scripts/kafka.sh status >/dev/null 2>&1; then
