@@ -1,11 +1,22 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../core/metrics.js';
+import type { HttpRoutes } from '../core/http-routes.js';
 import type { Waits } from '../core/waits.js';
 import type { StreamConfigs } from '../core/stream-config.js';
 import type { StreamBinding } from './binding.js';
 import { FileSink, readFileSinkOptions } from './file/file-sink.js';
+import { resumePoint } from './file/file-position.js';
 import { FileSource, readFileSourceOptions } from './file/file-source.js';
-import { checkDistinctPaths, checkSinkPath, checkSourcePath } from './file/path-checks.js';
+import {
+  checkDistinctPaths,
+  checkPositionPath,
+  checkResumableSink,
+  checkSinkPath,
+  checkSourcePath,
+} from './file/path-checks.js';
+import { checkSsePosition, createSseSource } from './sse/index.js';
+import { readRecentChangesOptions } from './recentchanges/options.js';
+import { RecentChangesSource } from './recentchanges/source.js';
 import { StdinSource, StdoutSink } from './stdio/stdio.js';
 import type { Sink, Source } from './types.js';
 
@@ -28,13 +39,21 @@ export async function createConnectors(deps: {
   metrics: Metrics;
   /** Told while a connector waits for something it cannot reach. */
   waits?: Waits;
+  /** `stream_manager.http_client_routes`, for the connectors that make HTTP requests. */
+  httpRoutes?: HttpRoutes;
 }): Promise<Connectors> {
   const { source, sink, errorSink } = deps;
   await checkFilePaths(source, sink, errorSink);
   const usesKafka = [source, sink, errorSink].some((b) => b.connector === 'kafka');
   const kafka = usesKafka ? await createKafka(deps) : {};
   return {
-    source: kafka.source ?? localSource(source, deps.maxRecordBytes),
+    source:
+      kafka.source ??
+      (source.connector === 'sse'
+        ? createSseSource(source, deps)
+        : source.connector === 'mediawiki_recentchanges'
+          ? recentChangesSource(deps)
+          : await localSource(source, deps.maxRecordBytes, deps.logger)),
     sink: kafka.sink ?? localSink(sink),
     errorSink: kafka.errorSink ?? localSink(errorSink),
   };
@@ -72,12 +91,45 @@ export async function checkFilePaths(
     await checkSinkPath(key, path);
     files.push({ key, path });
   }
+  // A source that keeps its committed position in a file, whatever its connector.
+  const position = source.options.has('position_file')
+    ? { key: source.options.key('position_file'), path: source.options.string('position_file') }
+    : undefined;
+  if (position) {
+    await checkPositionPath(position.key, position.path);
+    files.push(position);
+    for (const binding of [sink, errorSink]) {
+      if (binding.connector !== 'file') continue;
+      checkResumableSink(position.key, {
+        ...readFileSinkOptions(binding.options),
+        pathKey: binding.options.key('path'),
+        appendKey: binding.options.key('append'),
+      });
+    }
+  }
   await checkDistinctPaths(files);
+  // The saved position must be this input's (checked here too for `--check`).
+  if (position && source.connector === 'file') {
+    await resumePoint(readFileSourceOptions(source.options).path, position);
+  }
+  if (source.connector === 'sse') await checkSsePosition(source);
 }
 
-function localSource(binding: StreamBinding, maxRecordBytes: number): Source {
+async function localSource(binding: StreamBinding, maxRecordBytes: number, logger: Logger): Promise<Source> {
   if (binding.connector === 'stdin') return new StdinSource(process.stdin, maxRecordBytes);
-  return new FileSource({ ...readFileSourceOptions(binding.options), maxRecordBytes });
+  const options = { ...readFileSourceOptions(binding.options), maxRecordBytes };
+  const resume = options.positionFile && (await resumePoint(options.path, options.positionFile));
+  return new FileSource(options, resume, logger);
+}
+
+function recentChangesSource(deps: Parameters<typeof createConnectors>[0]): Source {
+  return new RecentChangesSource(readRecentChangesOptions(deps.source.options), {
+    stream: deps.source.stream,
+    routes: deps.httpRoutes ?? {},
+    logger: deps.logger,
+    metrics: deps.metrics,
+    ...(deps.waits && { waits: deps.waits }),
+  });
 }
 
 function localSink(binding: StreamBinding): Sink {

@@ -26,3 +26,18 @@ export function rawEventHead(
     end = Math.min(end - 1, Math.floor((end * maxEncodedBytes) / encoded));
   }
 }
+
+/**
+ * A copy (not a view, which would keep whole network or file chunks alive) of the first `max` bytes
+ * of `pieces`: how a source keeps the head of an input too long to assemble.
+ */
+export function copyHead(pieces: readonly Buffer[], max: number): Buffer {
+  const total = pieces.reduce((sum, p) => sum + p.length, 0);
+  const head = Buffer.allocUnsafe(Math.min(max, total));
+  let at = 0;
+  for (const piece of pieces) {
+    if (at >= head.length) break;
+    at += piece.copy(head, at, 0, Math.min(piece.length, head.length - at));
+  }
+  return head;
+}

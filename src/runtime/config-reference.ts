@@ -15,6 +15,8 @@ export function configReferenceBlocks(): Record<string, string> {
     'file-sink': table(CONNECTOR_OPTIONS.sink.file),
     'kafka-source': table(CONNECTOR_OPTIONS.source.kafka),
     'kafka-sink': table(CONNECTOR_OPTIONS.sink.kafka),
+    'mediawiki-recentchanges-source': table(CONNECTOR_OPTIONS.source.mediawiki_recentchanges),
+    'sse-source': table(CONNECTOR_OPTIONS.source.sse),
   };
   // Jobs that share a section (the enrichment jobs' `enrich`) share its table.
   for (const job of JOBS) sections[job.section.key] ??= table(job.section.schema);

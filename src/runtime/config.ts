@@ -107,7 +107,7 @@ export const STREAM_MANAGER_SCHEMA: ConfigSchema = section(
     process_async_enabled_default: { type: 'boolean', description: NO_EFFECT },
     process_batch_size_default: { type: 'integer', minimum: 1, description: NO_EFFECT },
     process_max_workers_default: { type: 'integer', minimum: 1, description: NO_EFFECT },
-    source: binding('source', '`file`, `stdin` or `kafka`.'),
+    source: binding('source', '`file`, `stdin`, `kafka`, `sse` or `mediawiki_recentchanges`.'),
     sink: binding('sink', '`file`, `stdout` or `kafka`.'),
     error_sink: binding('sink', '`file`, `stdout` or `kafka`.'),
   },

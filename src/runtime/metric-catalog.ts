@@ -1,5 +1,6 @@
 import { ERROR_TYPES } from '../core/errors.js';
 import { OUTCOME_KINDS, PAGE_CHANGE_KINDS } from '../jobs/contract.js';
+import { RECONNECT_REASONS } from '../connectors/sse/reconnect.js';
 
 /** Every family's name starts with it; inner layers name families without it. */
 export const METRIC_PREFIX = 'mw_enrich_';
@@ -237,6 +238,21 @@ export const METRIC_FAMILIES: readonly MetricFamily[] = [
     type: 'counter',
     help: 'Kafka consumers replaced in-process, by reason (e.g. fenced).',
     labels: ['reason'],
+  },
+
+  // EventStreams (the sse source)
+  {
+    name: 'mw_enrich_sse_reconnects_total',
+    type: 'counter',
+    help: 'Connections to the event stream opened again, by why the previous one ended: ended by the server, network_error, server_error (5xx, 408), too_many_requests (429), idle (no byte for idle_timeout_ms), error_event.',
+    labels: ['reason'],
+    values: { reason: RECONNECT_REASONS },
+  },
+  {
+    name: 'mw_enrich_sse_skipped_events_total',
+    type: 'counter',
+    help: 'Events of the stream skipped by the source because their meta.domain is not in source.options.domains.',
+    labels: [],
   },
 
   // The service

@@ -142,9 +142,9 @@ export class Pipeline {
     } catch (err) {
       this.fail(err);
     } finally {
-      // A finite input that ended is no stop: a file has no committed position to resume from, so
-      // every record read gets its outcome however long its retries take (the fetcher's timeouts
-      // bound them). A stop or a failure, before or during that wait, bounds the rest.
+      // A finite input that ended is no stop: a file without a position file has nothing to resume
+      // from, so every record read gets its outcome however long its retries take (the fetcher's
+      // timeouts bound them). A stop or a failure, before or during that wait, bounds the rest.
       if (!this.stopping) await Promise.race([this.window.idle(), this.stopRequested]);
       this.stop();
       await this.drain(this.options.drainTimeoutMs);

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { abortableSleep } from '../core/abortable-sleep.js';
 import type { Metrics } from '../core/metrics.js';
 import { isUnreachable } from '../core/unreachable.js';
 import type { Waits } from '../core/waits.js';
@@ -36,7 +37,7 @@ export async function untilReachable<T>(
       deps.waits.wait(part, why);
       deps.metrics.event('waiting', { part, reason: why.slice(0, 300) });
       deps.logger.warn({ part, tries, retryInMs: delay, err }, `${part} ${why}; trying again`);
-      await sleepUnlessAborted(delay * (0.8 + 0.4 * Math.random()), deps.signal);
+      await abortableSleep(delay * (0.8 + 0.4 * Math.random()), deps.signal);
       delay = Math.min(delay * 2, maxMs);
     }
   }
@@ -44,16 +45,4 @@ export async function untilReachable<T>(
 
 function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
-}
-
-function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -1,6 +1,7 @@
 /**
  * The CLI as a child process (`node bin/mw-enrich.js`): a file run, help, configuration errors,
- * SIGTERM in the middle of a run, and the quick start.
+ * SIGTERM in the middle of a run, and the quick start on a file (`npm run demo:file`; the one on a
+ * real wiki, `npm run demo`, is quickstart-wiki.test.ts).
  */
 import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
@@ -295,7 +296,7 @@ describe('mw-enrich page-content-change', () => {
     },
   );
 
-  test('quick start: bash scripts/demo.sh exits 0 and prints the summary', async (t) => {
+  test('quick start on a file: npm run demo:file exits 0 and prints the summary', async (t) => {
     // The demo runs setup, which installs dependencies (npm ci) when it has not run yet: doing that
     // under a running test would replace the node_modules the tests are using.
     const stamp = join(REPO_ROOT, 'node_modules', '.setup-stamp');
@@ -306,7 +307,7 @@ describe('mw-enrich page-content-change', () => {
       t.skip('scripts/setup.sh has not run on this checkout (npm test runs it first)');
       return;
     }
-    const { code, stdout, stderr } = await runCommand(t, ['bash', 'scripts/demo.sh']);
+    const { code, stdout, stderr } = await runCommand(t, ['npm', 'run', '--silent', 'demo:file']);
     const output = `${stdout}\n${stderr}`;
     assert.equal(code, 0, output);
     // The counts README's quick start shows.

@@ -5,6 +5,7 @@ import { createGzip } from 'node:zlib';
 import { section, type ConfigSchema } from '../../core/config-schema.js';
 import type { OptionReader } from '../../core/options.js';
 import type { Sink, SinkRecord } from '../types.js';
+import { repairTornTail } from './torn-tail.js';
 import { endStream, failureOf, watchErrors, writeLine } from './write.js';
 
 export interface FileSinkOptions {
@@ -47,6 +48,9 @@ export class FileSink implements Sink {
     if (this.streams) return this.streams;
     const { path, append } = this.options;
     mkdirSync(dirname(path), { recursive: true });
+    // A run that resumes after a crash appends after the line the crash cut short (gzip members
+    // cannot be repaired so; a position file refuses compressed sinks).
+    if (append && !path.endsWith('.gz')) repairTornTail(path);
     const file = watchErrors(createWriteStream(path, { flags: append ? 'a' : 'w' }));
     let out: Writable = file;
     if (path.endsWith('.gz')) {

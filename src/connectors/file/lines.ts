@@ -1,4 +1,4 @@
-import { RECORD_HEAD_BYTES } from '../../core/record-head.js';
+import { RECORD_HEAD_BYTES, copyHead } from '../../core/record-head.js';
 import type { SourceRecord } from '../types.js';
 
 const NEWLINE = 0x0a;
@@ -14,6 +14,23 @@ export interface LineOptions {
   maxRecordBytes: number;
   /** Checked after each record; ends the iteration when true. */
   shouldStop?: () => boolean;
+  /**
+   * Where the chunks begin in the whole input, for a read that resumes in the middle: the number
+   * of the line they start with and its byte offset. A byte order mark is dropped only at byte 0.
+   * @default line 0 at byte 0
+   */
+  start?: { readonly line: number; readonly byte: number };
+  /**
+   * Told, before each record is yielded, its line number and the byte offset at which the next
+   * line begins (the input's length after a last line without a newline): where to resume once
+   * this record is done.
+   */
+  onRecord?: (line: number, nextLineByte: number) => void;
+  /**
+   * Told when the input has ended (not when `shouldStop` ended the iteration): the number of lines
+   * it has and its length in bytes, i.e. the line and byte just past its end.
+   */
+  onEnd?: (lines: number, bytes: number) => void;
 }
 
 /**
@@ -28,25 +45,45 @@ export async function* ndjsonRecords(
   options: LineOptions,
 ): AsyncGenerator<SourceRecord> {
   const shouldStop = options.shouldStop ?? (() => false);
+  const onRecord = options.onRecord;
   const line = new LineAssembler(options.maxRecordBytes);
-  let number = 0;
-  for await (const chunk of withoutBom(chunks)) {
+  let number = options.start?.line ?? 0;
+  const firstByte = options.start?.byte ?? 0;
+  const bom = { dropped: 0 };
+  // The byte offset in the input of the current chunk's first byte (once the BOM is counted).
+  let chunkAt = firstByte;
+  let counted = false;
+  for await (const chunk of firstByte === 0 ? withoutBom(chunks, bom) : asBuffers(chunks)) {
+    if (!counted) {
+      chunkAt += bom.dropped;
+      counted = true;
+    }
     let start = 0;
     let newline = chunk.indexOf(NEWLINE);
     while (newline !== -1) {
       line.add(chunk.subarray(start, newline));
       const record = line.take(partition, number++);
-      if (record) yield record;
+      if (record) {
+        onRecord?.(record.offset, chunkAt + newline + 1);
+        yield record;
+      }
       if (shouldStop()) return;
       start = newline + 1;
       newline = chunk.indexOf(NEWLINE, start);
     }
     if (start < chunk.length) line.add(chunk.subarray(start));
+    chunkAt += chunk.length;
   }
   if (line.pending) {
-    const record = line.take(partition, number);
-    if (record) yield record;
+    const record = line.take(partition, number++);
+    if (record) {
+      onRecord?.(record.offset, chunkAt);
+      yield record;
+      if (shouldStop()) return;
+    }
   }
+  // Chunks that end because a stop cut them short (a skip, a reader) are no end of the input.
+  if (!shouldStop()) options.onEnd?.(number, chunkAt);
 }
 
 /**
@@ -121,20 +158,18 @@ class LineAssembler {
   }
 }
 
-/** A copy (not a view that would keep whole chunks alive) of the first `max` bytes of the pieces. */
-function copyHead(pieces: readonly Buffer[], max: number): Buffer {
-  const total = pieces.reduce((sum, p) => sum + p.length, 0);
-  const head = Buffer.allocUnsafe(Math.min(max, total));
-  let at = 0;
-  for (const piece of pieces) {
-    if (at >= head.length) break;
-    at += piece.copy(head, at, 0, Math.min(piece.length, head.length - at));
-  }
-  return head;
+async function* asBuffers(chunks: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
+  for await (const raw of chunks) yield typeof raw === 'string' ? Buffer.from(raw) : raw;
 }
 
-/** The chunks as buffers, without a byte order mark at the very start (which may span chunks). */
-async function* withoutBom(chunks: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
+/**
+ * The chunks as buffers, without a byte order mark at the very start (which may span chunks);
+ * `bom.dropped` is set to its length before the first chunk after it is yielded.
+ */
+async function* withoutBom(
+  chunks: AsyncIterable<Buffer | string>,
+  bom: { dropped: number },
+): AsyncGenerator<Buffer> {
   // The first bytes, held back while they could still be the start of a BOM.
   let opening: Buffer | undefined = Buffer.alloc(0);
   for await (const raw of chunks) {
@@ -149,7 +184,10 @@ async function* withoutBom(chunks: AsyncIterable<Buffer | string>): AsyncGenerat
       continue;
     }
     opening = undefined;
-    yield seen.subarray(0, BOM.length).equals(BOM) ? seen.subarray(BOM.length) : seen;
+    if (seen.subarray(0, BOM.length).equals(BOM)) {
+      bom.dropped = BOM.length;
+      yield seen.subarray(BOM.length);
+    } else yield seen;
   }
   if (opening !== undefined && opening.length > 0) yield opening;
 }

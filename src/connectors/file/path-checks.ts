@@ -1,4 +1,5 @@
-import { realpath, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { ConfigError } from '../../core/errors.js';
 
@@ -34,6 +35,55 @@ export async function checkSinkPath(key: string, path: string): Promise<void> {
       return;
     }
     if (dirname(dir) === dir) return;
+  }
+}
+
+/**
+ * A source's `position_file` is replaced at every commit through a temporary file beside it: its
+ * folder must exist (it is not created: a mistyped folder would otherwise quietly start a new
+ * position) and be writable, and the path must be a regular file or not exist yet. It must also
+ * differ from the input and the sinks' files (`checkDistinctPaths`).
+ */
+export async function checkPositionPath(key: string, path: string): Promise<void> {
+  const info = await stat(path).catch(() => undefined);
+  if (info !== undefined && !info.isFile()) {
+    throw new ConfigError(key, `${path} is ${info.isDirectory() ? 'a directory' : 'not a regular file'}`);
+  }
+  const folder = dirname(resolve(path));
+  const parent = await stat(folder).catch(() => undefined);
+  if (parent === undefined) throw new ConfigError(key, `the folder ${folder} does not exist`);
+  if (!parent.isDirectory()) throw new ConfigError(key, `${folder} is not a directory`);
+  try {
+    await access(folder, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw new ConfigError(
+      key,
+      `cannot write in ${folder}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
+  }
+}
+
+/**
+ * A file sink of a run that resumes from a saved position: the outputs of the lines before the
+ * position must still be there after a restart, so the sink appends instead of replacing its file,
+ * and writes uncompressed (a compressor holds outputs already acknowledged, which a killed process
+ * never writes, while the position has moved past them).
+ */
+export function checkResumableSink(
+  positionKey: string,
+  sink: { appendKey: string; pathKey: string; path: string; append: boolean },
+): void {
+  if (sink.path.endsWith('.gz')) {
+    throw new ConfigError(
+      sink.pathKey,
+      `${sink.path} is compressed, which cannot go with ${positionKey}: outputs held by the compressor are lost when the process dies, while the saved position has moved past them`,
+    );
+  }
+  if (!sink.append) {
+    throw new ConfigError(
+      sink.appendKey,
+      `must be true with ${positionKey}: a restart would replace the outputs of the lines before the saved position`,
+    );
   }
 }
 

@@ -38,8 +38,15 @@ export function writeLine(out: Writable, value: Buffer): Promise<void> {
   if (failure) return Promise.reject(failure);
   return new Promise((resolve, reject) => {
     try {
-      out.write(value);
-      out.write(NEWLINE, (err) => (err ? reject(failureOf(out) ?? err) : resolve()));
+      // Corked, a file stream writes both in one system call: a process killed between two calls
+      // would leave a line without its newline more often (see torn-tail.ts).
+      out.cork();
+      try {
+        out.write(value);
+        out.write(NEWLINE, (err) => (err ? reject(failureOf(out) ?? err) : resolve()));
+      } finally {
+        out.uncork();
+      }
     } catch (err) {
       reject(err as Error);
     }

@@ -41,6 +41,8 @@ const CONTRACT: Record<string, [MetricType, string[]]> = {
   mw_enrich_kafka_source_buffered_records: ['gauge', []],
   mw_enrich_kafka_source_buffered_bytes: ['gauge', []],
   mw_enrich_kafka_consumer_restarts_total: ['counter', ['reason']],
+  mw_enrich_sse_reconnects_total: ['counter', ['reason']],
+  mw_enrich_sse_skipped_events_total: ['counter', []],
   mw_enrich_build_info: ['gauge', ['version', 'job_name']],
   mw_enrich_ready: ['gauge', []],
 };
