@@ -196,6 +196,12 @@ describe('KafkaSource feeds its ConsumerLag', () => {
     // message() stamps offset o with 1_700_000_000_000 + o.
     consumer.supply(message('t', 0, 0), message('t', 0, 1), message('t', 0, 2));
     assert.equal(((await first).value as SourceRecord).offset, 0);
+    // The poll loop may take the three in more than one consume call, and the ages below need all
+    // of them fetched: wait for the consume that took the last one, then for the loop's next call,
+    // which it makes only after adding what that one returned.
+    await until(() => consumer.unfetched === 0);
+    const calls = consumer.consumeCounts.length;
+    await until(() => consumer.consumeCounts.length > calls);
     lag.onStatistics(stats({ 0: { hi: 3 } }));
     assert.deepEqual(gauges(metrics, 0), { records: 3, seconds: 10, committed: undefined, high: 3 });
 
