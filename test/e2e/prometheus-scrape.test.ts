@@ -31,7 +31,6 @@ import {
 } from '../helpers/kafka-e2e-inputs.js';
 import { endOffsets } from '../helpers/kafka.js';
 import {
-  freePort,
   parseQueryAnswer,
   promtool,
   runTool,
@@ -40,6 +39,7 @@ import {
   type PrometheusServer,
   type Sample,
 } from '../helpers/prometheus.js';
+import { freePort } from '../helpers/ports.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /** A pass-through proxy in front of the test API that holds every request while closed. */

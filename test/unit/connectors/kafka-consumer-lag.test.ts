@@ -2,12 +2,18 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConsumerLag, TimestampQueue } from '../../../src/connectors/kafka/consumer-lag.js';
 import { codes } from '../../../src/connectors/kafka/kafka-error.js';
-import type { KafkaSourceConfig } from '../../../src/connectors/kafka/options.js';
 import { KafkaSource } from '../../../src/connectors/kafka/source.js';
 import type { SourceRecord } from '../../../src/connectors/types.js';
 import { recordingMetrics } from '../../../src/core/metrics.js';
 import { PrometheusMetrics } from '../../../src/runtime/metrics.js';
-import { FakeConsumer, kafkaError, message, recordingDeps, until } from './kafka-fake-consumer.js';
+import {
+  FakeConsumer,
+  kafkaError,
+  message,
+  recordingDeps,
+  until,
+  FAKE_SOURCE_CONFIG,
+} from './kafka-fake-consumer.js';
 
 /** librdkafka's statistics JSON for topic `t`: partition → its offsets (-1001: unknown). */
 function stats(partitions: Record<number, { hi?: number; committed?: number; next?: number }>): string {
@@ -167,17 +173,7 @@ describe('ConsumerLag', () => {
   });
 });
 
-const CONFIG: KafkaSourceConfig = {
-  bootstrapServers: 'fake:9092',
-  topics: ['t'],
-  consumerGroup: 'g',
-  startPosition: 'earliest',
-  deliveryGuarantee: 'AT_LEAST_ONCE',
-  instanceId: 'i',
-  maxBufferedRecords: 100,
-  maxBufferedBytes: 1_000_000,
-  properties: {},
-};
+const CONFIG = FAKE_SOURCE_CONFIG;
 
 describe('KafkaSource feeds its ConsumerLag', () => {
   it('from assignments, fetched records, commits and revocations, and notes each rebalance', async (t) => {

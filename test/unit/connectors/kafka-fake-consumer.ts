@@ -1,6 +1,7 @@
 import type { RdKafka } from '@confluentinc/kafka-javascript';
 import type { ConsumerHandlers, SourceConsumer } from '../../../src/connectors/kafka/consumer-client.js';
 import { codes } from '../../../src/connectors/kafka/kafka-error.js';
+import type { KafkaSourceConfig } from '../../../src/connectors/kafka/options.js';
 import type { KafkaLogger } from '../../../src/connectors/kafka/logger.js';
 import { partitionKey } from '../../../src/connectors/kafka/partition-key.js';
 import type { Partition } from '../../../src/connectors/kafka/partition-ownership.js';
@@ -240,3 +241,16 @@ export function track<T>(promise: Promise<T>): {
   );
   return tracked;
 }
+
+/** The options of a source over a fake consumer: topic t, group g. */
+export const FAKE_SOURCE_CONFIG: KafkaSourceConfig = {
+  bootstrapServers: 'fake:9092',
+  topics: ['t'],
+  consumerGroup: 'g',
+  startPosition: 'earliest',
+  deliveryGuarantee: 'AT_LEAST_ONCE',
+  instanceId: 'i',
+  maxBufferedRecords: 100,
+  maxBufferedBytes: 1_000_000,
+  properties: {},
+};

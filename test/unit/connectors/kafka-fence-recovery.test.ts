@@ -4,19 +4,17 @@ import { codes, KafkaClientError } from '../../../src/connectors/kafka/kafka-err
 import type { KafkaSourceConfig } from '../../../src/connectors/kafka/options.js';
 import { KafkaSource, type ConsumerFactory } from '../../../src/connectors/kafka/source.js';
 import type { SourceListener, SourceRecord } from '../../../src/connectors/types.js';
-import { FakeConsumer, kafkaError, message, recordingDeps, track, until } from './kafka-fake-consumer.js';
+import {
+  FAKE_SOURCE_CONFIG,
+  FakeConsumer,
+  kafkaError,
+  message,
+  recordingDeps,
+  track,
+  until,
+} from './kafka-fake-consumer.js';
 
-const CONFIG: KafkaSourceConfig = {
-  bootstrapServers: 'fake:9092',
-  topics: ['t'],
-  consumerGroup: 'g',
-  startPosition: 'earliest',
-  deliveryGuarantee: 'AT_LEAST_ONCE',
-  instanceId: 'pod-0',
-  maxBufferedRecords: 100,
-  maxBufferedBytes: 1_000_000,
-  properties: {},
-};
+const CONFIG: KafkaSourceConfig = { ...FAKE_SOURCE_CONFIG, instanceId: 'pod-0' };
 
 const ASSIGN = kafkaError(codes.ERR__ASSIGN_PARTITIONS);
 const FENCED = kafkaError(codes.ERR__FATAL, { isFatal: true, message: 'Fatal error: fenced' });

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import type { ConsumerHandlers } from '../../../src/connectors/kafka/consumer-client.js';
 import { codes } from '../../../src/connectors/kafka/kafka-error.js';
-import type { KafkaSourceConfig } from '../../../src/connectors/kafka/options.js';
 import { KafkaSource } from '../../../src/connectors/kafka/source.js';
 import type { SourceListener, SourceRecord } from '../../../src/connectors/types.js';
 import {
@@ -13,19 +12,10 @@ import {
   settle,
   track,
   until,
+  FAKE_SOURCE_CONFIG,
 } from './kafka-fake-consumer.js';
 
-const CONFIG: KafkaSourceConfig = {
-  bootstrapServers: 'fake:9092',
-  topics: ['t'],
-  consumerGroup: 'g',
-  startPosition: 'earliest',
-  deliveryGuarantee: 'AT_LEAST_ONCE',
-  instanceId: 'i',
-  maxBufferedRecords: 100,
-  maxBufferedBytes: 1_000_000,
-  properties: {},
-};
+const CONFIG = FAKE_SOURCE_CONFIG;
 
 const ASSIGN = kafkaError(codes.ERR__ASSIGN_PARTITIONS);
 const REVOKE = kafkaError(codes.ERR__REVOKE_PARTITIONS);
