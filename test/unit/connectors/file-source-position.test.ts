@@ -6,6 +6,7 @@
  * work before anything is written.
  */
 import assert from 'node:assert/strict';
+import { build } from 'esbuild';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -545,13 +546,23 @@ describe('checkFilePaths: a position_file that cannot work is refused before any
     await chmod(locked, 0o555);
     await chmod(dir, 0o755);
     const positionPath = join(locked, 'position.json');
-    const script = fileURLToPath(new URL('./position-path-check.ts', import.meta.url));
-    // Permissions do not apply to root: the check then runs in a child as an unprivileged user.
+    // Permissions do not apply to root: the check then runs in a child as an unprivileged user. That
+    // user may not be able to read the checkout (a clone in a 0700 folder), so the child runs a
+    // bundle of the check written into the test's own folder, needing nothing from the checkout.
+    const script = join(dir, 'position-path-check.mjs');
+    await build({
+      entryPoints: [fileURLToPath(new URL('./position-path-check.ts', import.meta.url))],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      outfile: script,
+      logLevel: 'silent',
+    });
+    await chmod(script, 0o644);
     const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-    const child = spawn(process.execPath, ['--import', 'tsx', script, KEY, positionPath], {
+    const child = spawn(process.execPath, [script, KEY, positionPath], {
       stdio: ['ignore', 'pipe', 'pipe'],
       ...asUser,
-      env: { ...process.env, TSX_DISABLE_CACHE: '1' },
     });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
