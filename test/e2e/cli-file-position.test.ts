@@ -201,23 +201,34 @@ describe('file source with position_file', () => {
       );
       assert.ok([...total.values()].every((n) => n <= 2));
 
-      // The bound. Outputs are written in the order they finish, and the last one of a line before
-      // the saved position finished before the commit that saved it: the outputs after it in the
-      // file finished since the last commit (a commit interval's worth, and whatever finished
-      // behind the stuck line, which held the position back); repeats written before it finished
-      // past the position while it was still in flight, at most max_in_flight of them.
-      const lastCommitted = run1.lines.findLastIndex((line) => line < saved.line);
-      const finishedSince = run1.lines.length - 1 - lastCommitted;
-      const overtaking = pastPosition.length - finishedSince;
+      // The bound. Outputs are per key in input order, so a record whose key (page) has one in the
+      // request that hangs cannot finish: past the position, those keys' records only pile up in
+      // flight until they fill the window, and the repeats are what the other keys finished meanwhile.
+      const hanging = api.requests.find((r) => r.behaviour === 'hang')!.revIds.map((id) => id - FIRST_REV);
+      const blockedKeys = new Set(hanging.map((line) => line % PAGES));
+      assert.ok(hanging.includes(STUCK_LINE) && saved.line <= Math.min(...hanging));
+      assert.deepEqual(
+        repeated.filter((line) => blockedKeys.has(line % PAGES) && line >= Math.min(...hanging)),
+        [],
+        'no record behind the hanging request on its key was written',
+      );
+      // Every line up to the last one written that has no output was in flight at the kill.
+      const lastWritten = Math.max(...run1.lines);
+      const unfinished = lastWritten - saved.line + 1 - pastPosition.length;
+      assert.ok(unfinished <= MAX_IN_FLIGHT, `${unfinished} in flight at the kill, over max_in_flight`);
+      // At most max_in_flight records of the blocked keys past the position fit in the window: the
+      // repeats are bounded by the other keys' lines read until then.
+      let bound = 0;
+      for (let line = saved.line, blocked = 0; line < TOTAL && blocked <= MAX_IN_FLIGHT; line++) {
+        if (blockedKeys.has(line % PAGES)) blocked++;
+        else bound++;
+      }
       console.log(
-        `killed after ${run1.lines.length} outputs (${run1.torn} bytes of a cut line removed), position at line ${saved.line}: ` +
-          `${repeated.length} repeats = ${finishedSince} finished after the last committed line + ${overtaking} in flight with it ` +
-          `(max_in_flight ${MAX_IN_FLIGHT}); ${TOTAL + repeated.length} outputs for ${TOTAL} lines`,
+        `killed after ${run1.lines.length} outputs (${run1.torn} bytes of a cut line removed), position at line ${saved.line}, ` +
+          `${hanging.length} lines in the hanging request: ${repeated.length} repeats (bound ${bound}), ` +
+          `${unfinished} in flight at the kill (max_in_flight ${MAX_IN_FLIGHT}); ${TOTAL + repeated.length} outputs for ${TOTAL} lines`,
       );
-      assert.ok(
-        repeated.length <= MAX_IN_FLIGHT + finishedSince,
-        `${repeated.length} repeats, over max_in_flight (${MAX_IN_FLIGHT}) + ${finishedSince} finished since the last commit`,
-      );
+      assert.ok(repeated.length <= bound, `${repeated.length} repeats, over the bound ${bound}`);
 
       const done = (await readPosition(positionPath))!;
       assert.deepEqual(
