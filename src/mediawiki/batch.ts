@@ -16,6 +16,8 @@ export interface BatcherOptions {
   readonly batchSize: number;
   readonly lingerMs: number;
   readonly retry: RetryPolicy;
+  /** Batches running at once (each runs its requests one after another). @default unbounded */
+  readonly maxConcurrentRequests?: number;
 }
 
 export interface BatcherDeps {
@@ -36,20 +38,33 @@ interface Entry {
 }
 
 interface OpenBatch {
+  readonly key: string;
   readonly target: WikiTarget;
   readonly entries: Entry[];
   readonly ids: Set<number>;
   readonly timer: NodeJS.Timeout;
+  /** Full, or its linger is over: waiting for a request slot (and still taking ids until full). */
+  ready: boolean;
 }
 
 /**
- * Collects revision ids per wiki until `batchSize` distinct ids or `lingerMs` have passed, then runs
- * one batch. The unit of retry is the revision: a failed result schedules that entry alone after its
- * backoff, and it then joins whatever batch of its wiki is open. Entries asking for the same id in one
- * batch share its result.
+ * Collects revision ids per wiki until `batchSize` distinct ids or `lingerMs` have passed; the batch
+ * is then ready, and runs as soon as one of the `maxConcurrentRequests` slots is free, in the order
+ * the batches became ready. A ready batch that is not full keeps taking its wiki's ids while it waits
+ * for a slot: when the API is slow, requests fill up instead of queueing by the hundred with one or
+ * two ids each (a batch sent at the end of its linger whatever the load made a 50 ms API answer about
+ * two revisions per request).
+ *
+ * The unit of retry is the revision: a failed result schedules that entry alone after its backoff,
+ * and it then joins whatever batch of its wiki is open. Entries asking for the same id in one batch
+ * share its result.
  */
 export class RevisionBatcher {
+  /** The batch of each wiki that still takes ids (ready or not). */
   private readonly open = new Map<string, OpenBatch>();
+  /** Ready batches waiting for a slot, oldest first. */
+  private readonly ready: OpenBatch[] = [];
+  private running = 0;
   private readonly retryTimers = new Map<NodeJS.Timeout, Entry>();
   private closedWith: unknown;
 
@@ -70,11 +85,12 @@ export class RevisionBatcher {
   close(error: unknown = new FetcherClosedError()): void {
     if (this.closedWith !== undefined) return;
     this.closedWith = error;
-    for (const batch of this.open.values()) {
+    for (const batch of this.waiting()) {
       clearTimeout(batch.timer);
       for (const entry of batch.entries) entry.reject(error);
     }
     this.open.clear();
+    this.ready.length = 0;
     for (const [timer, entry] of this.retryTimers) {
       clearTimeout(timer);
       entry.reject(error);
@@ -82,35 +98,64 @@ export class RevisionBatcher {
     this.retryTimers.clear();
   }
 
-  /** Fetches waiting in open batches or for a retry (not those in a request). */
+  /** Fetches waiting in batches not yet running or for a retry (not those in a request). */
   get pending(): number {
     let n = this.retryTimers.size;
-    for (const batch of this.open.values()) n += batch.entries.length;
+    for (const batch of this.waiting()) n += batch.entries.length;
     return n;
+  }
+
+  /** Every batch not yet running: the open ones and the ready ones no longer open (full). */
+  private waiting(): Set<OpenBatch> {
+    return new Set([...this.open.values(), ...this.ready]);
   }
 
   private enqueue(entry: Entry): void {
     const key = entry.target.key;
     let batch = this.open.get(key);
     if (batch === undefined) {
-      const timer = setTimeout(() => this.flush(key), this.options.lingerMs);
-      batch = { target: entry.target, entries: [], ids: new Set(), timer };
+      const timer = setTimeout(() => this.markReady(batch!), this.options.lingerMs);
+      batch = { key, target: entry.target, entries: [], ids: new Set(), timer, ready: false };
       this.open.set(key, batch);
     }
     batch.entries.push(entry);
     batch.ids.add(entry.revId);
-    if (batch.ids.size >= this.options.batchSize) this.flush(key);
+    if (batch.ids.size >= this.options.batchSize) {
+      // Full: the next id of this wiki starts another batch.
+      this.open.delete(key);
+      this.markReady(batch);
+    }
   }
 
-  private flush(key: string): void {
-    const batch = this.open.get(key);
-    if (batch === undefined) return;
-    this.open.delete(key);
+  private markReady(batch: OpenBatch): void {
     clearTimeout(batch.timer);
+    if (batch.ready) return;
+    batch.ready = true;
+    this.ready.push(batch);
+    this.dispatch();
+  }
+
+  /** Runs ready batches while slots are free. */
+  private dispatch(): void {
+    const slots = this.options.maxConcurrentRequests ?? Number.POSITIVE_INFINITY;
+    while (this.running < slots && this.closedWith === undefined) {
+      const batch = this.ready.shift();
+      if (batch === undefined) return;
+      if (this.open.get(batch.key) === batch) this.open.delete(batch.key);
+      this.running += 1;
+      const done = () => {
+        this.running -= 1;
+        this.dispatch();
+      };
+      this.start(batch).then(done, done);
+    }
+  }
+
+  private start(batch: OpenBatch): Promise<void> {
     for (const entry of batch.entries) entry.attempts += 1;
     const ids = [...batch.ids];
     this.deps.metrics.observe('mediawiki_batch_revisions', ids.length);
-    this.run(batch.target, ids).then(
+    return this.run(batch.target, ids).then(
       (results) => {
         for (const entry of batch.entries) this.settle(entry, results.get(entry.revId));
       },

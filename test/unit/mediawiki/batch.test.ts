@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { EnrichmentError } from '../../../src/core/errors.js';
 import { recordingMetrics } from '../../../src/core/metrics.js';
@@ -32,7 +33,10 @@ function recordingRunner(
   return { run, calls };
 }
 
-function batcher(run: BatchRunner, options: { batchSize: number; lingerMs: number }) {
+function batcher(
+  run: BatchRunner,
+  options: { batchSize: number; lingerMs: number; maxConcurrentRequests?: number },
+) {
   const metrics = recordingMetrics();
   const b = new RevisionBatcher({ ...options, retry }, run, { metrics, now: Date.now, random: () => 0.5 });
   return { b, metrics };
@@ -52,6 +56,43 @@ describe('RevisionBatcher', () => {
       calls.map((c) => c.revIds),
       [[1, 2, 3], [4, 5, 6], [7]],
     );
+  });
+
+  it('while every request slot is busy, a ready batch keeps taking ids until a slot frees or it is full', async (t) => {
+    const calls: number[][] = [];
+    const gates: Array<() => void> = [];
+    const run: BatchRunner = async (_target, revIds) => {
+      calls.push([...revIds]);
+      await new Promise<void>((open) => gates.push(open));
+      return new Map(revIds.map((id) => [id, { ok: true, revision: revision(id) } as RevisionResult]));
+    };
+    const { b, metrics } = batcher(run, { batchSize: 4, lingerMs: 1, maxConcurrentRequests: 1 });
+    t.after(() => b.close());
+    const first = b.submit(en, 1, 0);
+    while (calls.length < 1) await sleep(2);
+    // The only slot is taken: ids arriving one linger apart wait together instead of each becoming
+    // a request of its own; the fifth starts another batch, the first one being full.
+    const later: Promise<RevisionContent>[] = [];
+    for (const id of [2, 3, 4, 5, 6]) {
+      later.push(b.submit(en, id, 0));
+      await sleep(5);
+    }
+    const other = b.submit(de, 7, 0);
+    await sleep(5);
+    assert.deepEqual(calls, [[1]], 'nothing else sent while the slot is busy');
+    assert.equal(b.pending, 6);
+    gates.shift()!();
+    await first;
+    while (calls.length < 2) await sleep(2);
+    assert.deepEqual(calls[1], [2, 3, 4, 5], 'the oldest ready batch, filled while it waited');
+    gates.shift()!();
+    while (calls.length < 3) await sleep(2);
+    gates.shift()!();
+    while (calls.length < 4) await sleep(2);
+    gates.shift()!();
+    await Promise.all([...later, other]);
+    assert.deepEqual(calls.slice(2), [[6], [7]], 'then the others in the order they became ready');
+    assert.deepEqual(metrics.observations.get('mediawiki_batch_revisions'), [1, 4, 1, 1]);
   });
 
   it('keeps wikis apart', async (t) => {
