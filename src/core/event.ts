@@ -19,9 +19,10 @@ const keep: Projector = (value) => value;
 /**
  * Compiles `schema` into a walker that keeps only the fields the schema knows: through `properties`
  * recursively; an `additionalProperties` schema (a map such as `revision.content_slots`) projects each
- * value; `additionalProperties: false` drops the rest, anything else keeps it. Objects the schema
- * describes are built anew; values it does not describe (strings, open objects) are shared with the
- * input, which is never mutated. Values of the wrong type are left as they are, for the validator.
+ * value; `additionalProperties: false` drops the rest, anything else keeps it. An object is built
+ * anew only when something below it is dropped; everything else is shared with the input, which is
+ * never mutated (so a value with nothing to drop is returned as it is). Values of the wrong type are
+ * left as they are, for the validator.
  */
 export function compileProjection(schema: JsonSchema): Projection {
   const root = compile(schema);
@@ -55,15 +56,37 @@ function compileObject(props: Record<string, JsonSchema>, extra: JsonSchema | un
 
   return (value, path, dropped) => {
     if (!isPlainObject(value)) return value;
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value)) {
+    // Built only from the first key that changes: an object with nothing to drop below it is the
+    // input's own, so the common event (every field known) is not copied field by field.
+    let out: Record<string, unknown> | undefined;
+    const keys = Object.keys(value);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
       const projector = known.get(key) ?? other;
-      if (projector === keep) set(out, key, value[key]);
-      else if (projector === 'drop') dropped.push(path === '' ? key : `${path}.${key}`);
-      else set(out, key, projector(value[key], path === '' ? key : `${path}.${key}`, dropped));
+      if (projector === 'drop') {
+        dropped.push(path === '' ? key : `${path}.${key}`);
+        out ??= copyOf(value, keys, i);
+        continue;
+      }
+      const given = value[key];
+      const projected =
+        projector === keep ? given : projector(given, path === '' ? key : `${path}.${key}`, dropped);
+      if (out) set(out, key, projected);
+      else if (projected !== given) set((out = copyOf(value, keys, i)), key, projected);
     }
-    return out;
+    return out ?? value;
   };
+}
+
+/** A new object with the first `count` keys of `value`. */
+function copyOf(
+  value: Record<string, unknown>,
+  keys: readonly string[],
+  count: number,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < count; i++) set(out, keys[i]!, value[keys[i]!]);
+  return out;
 }
 
 // JSON.parse makes `__proto__` an own key; plain assignment would set the prototype instead.
@@ -93,10 +116,9 @@ export function toSinkEvent(
 ): { event: Record<string, unknown>; dropped: string[] } {
   if (!isPlainObject(event)) throw new EnrichmentError('InvalidEventError', 'event is not a JSON object');
   const { value, dropped } = options.projection.project(event);
-  // The projection returns the input itself only for a schema that describes no fields.
+  // The projection shares what it did not change with the input, which is not to be mutated.
   const out = value === event ? { ...event } : (value as Record<string, unknown>);
   out.$schema = options.schemaUri;
-  // A projected meta is already a new object; only an undescribed one is still the input's.
   const meta = isPlainObject(out.meta) ? (out.meta === event.meta ? { ...out.meta } : out.meta) : {};
   meta.stream = options.stream;
   meta.id = options.id;

@@ -33,3 +33,18 @@ export function jsonNestingDepth(bytes: Uint8Array, limit = Number.POSITIVE_INFI
   }
   return deepest;
 }
+
+/**
+ * Whether the nesting of `bytes` is deeper than `limit`. Nesting cannot be deeper than the number of
+ * opening brackets, which native searches count quickly; only an input with more of them than
+ * `limit` (rare: events nest a few levels) is read byte by byte.
+ */
+export function nestsDeeperThan(bytes: Buffer, limit: number): boolean {
+  let openings = 0;
+  for (const bracket of [OPEN_OBJECT, OPEN_ARRAY]) {
+    for (let at = bytes.indexOf(bracket); at !== -1; at = bytes.indexOf(bracket, at + 1)) {
+      if (++openings > limit) return jsonNestingDepth(bytes, limit) > limit;
+    }
+  }
+  return false;
+}

@@ -80,14 +80,11 @@ export async function readAnswerBody(
     abandon();
     throw answerTooLargeError(limitBytes, 'declared');
   }
+  if (!gzip) return readPlain(body, limitBytes, abandon);
   const text = new TextSink();
   try {
-    if (gzip) {
-      const received = new ByteLimit(limitBytes, 'received');
-      await pipeline(body, received, createGunzip(), new ByteLimit(limitBytes, 'decompressed'), text);
-    } else {
-      await pipeline(body, new ByteLimit(limitBytes, 'received'), text);
-    }
+    const received = new ByteLimit(limitBytes, 'received');
+    await pipeline(body, received, createGunzip(), new ByteLimit(limitBytes, 'decompressed'), text);
   } catch (error) {
     if (isEnrichmentError(error)) throw error;
     const code = (error as { code?: unknown } | null)?.code;
@@ -97,4 +94,34 @@ export async function readAnswerBody(
     throw error;
   }
   return text.text;
+}
+
+/**
+ * An uncompressed body, read directly: the same bound and decoding as the gzip path without a stream
+ * pipeline, whose set-up and teardown (an AbortController and a DOMException per answer) cost more
+ * than reading a small answer.
+ */
+async function readPlain(body: Readable, limitBytes: number, abandon: () => void): Promise<string> {
+  const decoder = new StringDecoder('utf8');
+  let seen = 0;
+  let text = '';
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    seen += chunk.length;
+    if (seen > limitBytes) {
+      abandon();
+      throw answerTooLargeError(limitBytes, 'received');
+    }
+    text = appendDecoded(text, () => decoder.write(chunk), abandon);
+  }
+  return appendDecoded(text, () => decoder.end(), abandon);
+}
+
+function appendDecoded(text: string, decode: () => string, abandon: () => void): string {
+  try {
+    return text + decode();
+  } catch (error) {
+    abandon();
+    // Past V8's longest string (about 512 Mi characters), which an answer just under a 512 MiB limit can reach.
+    throw responseFormatError('answer too large to decode', { cause: String(error) });
+  }
 }

@@ -33,6 +33,8 @@ export const DEFAULT_ALLOWED_DOMAINS: readonly string[] = Object.freeze(
   PROJECTS.flatMap((p) => [p, `*.${p}`]),
 );
 
+const MAX_REMEMBERED_ANSWERS = 4096;
+
 /** Throws a `ConfigError` naming `key` for a pattern that is not a plain host name (with an optional `*.`). */
 export function compileDomainAllowlist(patterns: readonly string[], key = 'allowedDomains'): DomainAllowlist {
   const exact = new Set<string>();
@@ -49,9 +51,20 @@ export function compileDomainAllowlist(patterns: readonly string[], key = 'allow
     if (wildcard) suffixes.push(`.${name}`);
     else exact.add(name);
   }
-  return (domain: string): boolean => {
+  const allows = (domain: string): boolean => {
     const name = canonicalWikiDomain(domain);
     if (name === undefined) return false;
     return exact.has(name) || suffixes.some((suffix) => name.endsWith(suffix));
+  };
+  // Asked for every event, about few names: answers are remembered, boundedly (names come from input).
+  const answers = new Map<string, boolean>();
+  return (domain: string): boolean => {
+    let allowed = answers.get(domain);
+    if (allowed === undefined) {
+      allowed = allows(domain);
+      if (answers.size >= MAX_REMEMBERED_ANSWERS) answers.clear();
+      answers.set(domain, allowed);
+    }
+    return allowed;
   };
 }

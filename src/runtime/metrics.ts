@@ -31,6 +31,13 @@ const MISNAMED_DEFAULT_METRICS = [
 
 type Metric = Counter | Gauge | Histogram;
 
+/** One series of a family, resolved once: what a write with the same name and labels goes to. */
+interface Series {
+  inc(value: number): void;
+  observe(value: number): void;
+  set(value: number): void;
+}
+
 interface Registered {
   readonly family: MetricFamily;
   readonly metric: Metric;
@@ -59,6 +66,13 @@ export class PrometheusMetrics implements Metrics {
   private readonly warn: (obj: object, msg: string) => void;
   /** Refusals already logged, by name and problem (bounded: names and problems come from code). */
   private readonly logged = new Set<string>();
+  /**
+   * Accepted writes by method, name and labels, resolved to their series: the hot path (several
+   * writes per record) then costs a key and a lookup instead of the catalogue's checks and
+   * prom-client's hashing of the label object. Bounded as the series are: label values come from
+   * closed sets, and refused writes are not kept.
+   */
+  private readonly series = new Map<string, Series>();
 
   /** `options` may be a boolean, as before: whether to collect prom-client's default metrics. */
   constructor(given: PrometheusMetricsOptions | boolean = {}) {
@@ -83,23 +97,23 @@ export class PrometheusMetrics implements Metrics {
   }
 
   count(name: string, labels: Labels = {}, value = 1): void {
-    const found = this.check('count', name, labels);
-    if (!found) return;
-    if (!(value >= 0 && Number.isFinite(value)))
-      return this.refuse(name, 'value', `counter increment ${value}`);
-    (found.metric as Counter).inc(labels, value);
+    if (!(value >= 0 && Number.isFinite(value))) {
+      if (this.check('count', name, labels)) this.refuse(name, 'value', `counter increment ${value}`);
+      return;
+    }
+    this.resolve('count', name, labels)?.inc(value);
   }
 
   observe(name: string, value: number, labels: Labels = {}): void {
-    const found = this.check('observe', name, labels);
-    if (!found) return;
-    if (!Number.isFinite(value)) return this.refuse(name, 'value', `observation ${value}`);
-    (found.metric as Histogram).observe(labels, value);
+    if (!Number.isFinite(value)) {
+      if (this.check('observe', name, labels)) this.refuse(name, 'value', `observation ${value}`);
+      return;
+    }
+    this.resolve('observe', name, labels)?.observe(value);
   }
 
   gauge(name: string, value: number, labels: Labels = {}): void {
-    const found = this.check('gauge', name, labels);
-    if (found) (found.metric as Gauge).set(labels, value);
+    this.resolve('gauge', name, labels)?.set(value);
   }
 
   remove(name: string, labels: Labels): void {
@@ -150,6 +164,26 @@ export class PrometheusMetrics implements Metrics {
         else metric.set(labels, 0);
       }
     }
+  }
+
+  /** The series a write goes to, checked against the catalogue the first time; undefined when refused. */
+  private resolve(method: keyof typeof METHOD_TYPE, name: string, labels: Labels): Series | undefined {
+    let key = `${method}\u0000${name}`;
+    for (const label in labels) key += `\u0000${label}\u0000${labels[label]}`;
+    const known = this.series.get(key);
+    if (known) return known;
+    const found = this.check(method, name, labels);
+    if (!found) return undefined;
+    const { metric } = found;
+    // prom-client's child binds the label values once; a family without labels is its own series.
+    const bound = (found.family.labels.length === 0 ? metric : metric.labels(labels)) as Partial<Series>;
+    const series: Series = {
+      inc: (value) => bound.inc!(value),
+      observe: (value) => bound.observe!(value),
+      set: (value) => bound.set!(value),
+    };
+    this.series.set(key, series);
+    return series;
   }
 
   /**

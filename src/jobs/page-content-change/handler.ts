@@ -7,7 +7,7 @@ import { buildErrorEvent } from '../../core/error-event.js';
 import { EnrichmentError, isEnrichmentError } from '../../core/errors.js';
 import { eventKey, serialiseKey, toSinkEvent, type EventKey, type Projection } from '../../core/event.js';
 import type { InputLimits } from '../../core/input-limits.js';
-import { jsonNestingDepth } from '../../core/json-depth.js';
+import { nestsDeeperThan } from '../../core/json-depth.js';
 import { isPlainObject } from '../../core/json-schema.js';
 import type { Metrics } from '../../core/metrics.js';
 import { rawEventHead } from '../../core/record-head.js';
@@ -115,7 +115,7 @@ export class PageContentChangeHandler implements RecordHandler {
       );
       return this.failed(error, record.value.toString('utf8'), undefined, undefined);
     }
-    if (jsonNestingDepth(record.value, maxJsonDepth) > maxJsonDepth) {
+    if (nestsDeeperThan(record.value, maxJsonDepth)) {
       const error = new EnrichmentError(
         'InvalidEventError',
         `input nests arrays and objects more than ${maxJsonDepth} levels deep (runtime.max_json_depth)`,

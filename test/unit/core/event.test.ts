@@ -125,6 +125,30 @@ describe('compileProjection', () => {
     });
     assert.deepEqual(dropped, ['list[].b', 'map.x.z']);
   });
+
+  it('shares what has nothing to drop below it and copies only the objects on the way to a drop', () => {
+    type Event = { page: object; meta: object; revision: { content_slots: object } };
+    const input = pageChangeEvent({ revision: { surprise: 1 } }) as unknown as Event;
+    const snapshot = structuredClone(input);
+    const { value, dropped } = v120.project(input) as { value: Event; dropped: string[] };
+    assert.deepEqual(dropped, ['revision.surprise']);
+    assert.deepEqual(input, snapshot, 'input not mutated');
+    assert.notEqual(value, input);
+    assert.notEqual(value.revision, input.revision);
+    assert.equal(value.page, input.page, 'page: nothing dropped, shared');
+    assert.equal(value.meta, input.meta);
+    assert.equal(value.revision.content_slots, input.revision.content_slots);
+    assert.deepEqual(Object.keys(value), Object.keys(input), 'key order kept');
+    assert.deepEqual(
+      Object.keys(value.revision),
+      Object.keys(snapshot.revision).filter((k) => k !== 'surprise'),
+    );
+
+    const known = pageChangeEvent();
+    const projected = v120.project(known);
+    assert.equal(projected.value, known, 'an event with every field known is returned as it is');
+    assert.deepEqual(projected.dropped, []);
+  });
 });
 
 describe('toSinkEvent', () => {
@@ -166,6 +190,16 @@ describe('toSinkEvent', () => {
       id: '00000000-0000-4000-8000-00000000000a',
       dt: '2024-05-01T12:00:05.123Z',
     });
+  });
+
+  it('does not touch the input when every field is known (the projection shares it)', () => {
+    const input = pageChangeEvent();
+    const snapshot = structuredClone(input);
+    const { event } = toSinkEvent(input, options());
+    assert.deepEqual(input, snapshot);
+    assert.notEqual(event, input);
+    assert.notEqual(event.meta, input.meta);
+    assert.equal(event.page, input.page);
   });
 
   it('does not touch the input when the schema describes no fields', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { jsonNestingDepth } from '../../../src/core/json-depth.js';
+import fc from 'fast-check';
+import { jsonNestingDepth, nestsDeeperThan } from '../../../src/core/json-depth.js';
 
 const depth = (text: string, limit?: number) => jsonNestingDepth(Buffer.from(text), limit);
 
@@ -43,5 +44,24 @@ describe('jsonNestingDepth', () => {
   it('gives a number for invalid JSON, which the parser then rejects', () => {
     assert.equal(depth(']]]'), 0);
     assert.equal(depth('[[["unterminated'), 3);
+  });
+});
+
+describe('nestsDeeperThan', () => {
+  it('agrees with jsonNestingDepth on any bytes, with brackets in and out of strings', () => {
+    const piece = fc.constantFrom('{', '}', '[', ']', '"', '\\', 'a', ':', ',', ' ');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 60 }), fc.integer({ min: 0, max: 12 }), (pieces, limit) => {
+        const bytes = Buffer.from(pieces.join(''));
+        assert.equal(nestsDeeperThan(bytes, limit), jsonNestingDepth(bytes, limit) > limit);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('reads only as many brackets as it needs: deep input past the limit, shallow input with many', () => {
+    assert.equal(nestsDeeperThan(Buffer.from('['.repeat(100_000)), 64), true);
+    assert.equal(nestsDeeperThan(Buffer.from(`[${'[],'.repeat(100)}[]]`), 64), false);
+    assert.equal(nestsDeeperThan(Buffer.from(`{"a": "${'['.repeat(100)}"}`), 64), false);
   });
 });
