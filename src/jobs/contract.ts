@@ -75,6 +75,12 @@ export interface Handled {
   readonly key: string | undefined;
   /** Never rejects for a problem of the input; a rejection stops the job. */
   readonly outcome: Promise<Outcome>;
+  /**
+   * The output's size in bytes as far as the input announces it (an edit's `rev_size`), weighed
+   * from the start: the content it waits for is not in memory yet, and without it a burst of large
+   * revisions would be read from the source before any of their outputs existed to be weighed.
+   */
+  readonly expectedBytes?: number;
 }
 
 /** What the runtime needs from a job for each record. */

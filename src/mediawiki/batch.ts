@@ -6,10 +6,15 @@ import { decide, type RetryPolicy } from './retry-policy.js';
 import type { RevisionResult } from './revisions.js';
 import type { RevisionContent } from './types.js';
 
-/** Fetches one batch of distinct ids for one wiki; one result per id. Rejects only for non-input failures. */
+/**
+ * Fetches one batch of distinct ids for one wiki; one result per id. Rejects only for non-input
+ * failures. A revision found before the batch ends (an answer continued over several requests) may
+ * be handed to `found` at once: its result in the final map is then not read.
+ */
 export type BatchRunner = (
   target: WikiTarget,
   revIds: readonly number[],
+  found?: (revision: RevisionContent) => void,
 ) => Promise<ReadonlyMap<number, RevisionResult>>;
 
 export interface BatcherOptions {
@@ -155,9 +160,19 @@ export class RevisionBatcher {
     for (const entry of batch.entries) entry.attempts += 1;
     const ids = [...batch.ids];
     this.deps.metrics.observe('mediawiki_batch_revisions', ids.length);
-    return this.run(batch.target, ids).then(
+    // Revisions found early are passed on at once, so that a batch continued over many requests
+    // (large contents) does not hold every answer until its last one.
+    const settled = new Set<number>();
+    const found = (revision: RevisionContent) => {
+      if (settled.has(revision.revId) || !batch.ids.has(revision.revId)) return;
+      settled.add(revision.revId);
+      for (const entry of batch.entries) if (entry.revId === revision.revId) entry.resolve(revision);
+    };
+    return this.run(batch.target, ids, found).then(
       (results) => {
-        for (const entry of batch.entries) this.settle(entry, results.get(entry.revId));
+        for (const entry of batch.entries) {
+          if (!settled.has(entry.revId)) this.settle(entry, results.get(entry.revId));
+        }
       },
       (error: unknown) => {
         for (const entry of batch.entries) entry.reject(error);

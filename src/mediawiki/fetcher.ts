@@ -102,6 +102,7 @@ export function createRevisionFetcher(
   async function runBatch(
     target: WikiTarget,
     revIds: readonly number[],
+    found?: (revision: RevisionContent) => void,
   ): Promise<Map<number, RevisionResult>> {
     metrics.count('mediawiki_revisions_requested_total', undefined, revIds.length);
     logger.debug({ domain: target.domain, revisions: revIds.length }, 'fetching revisions');
@@ -126,8 +127,13 @@ export function createRevisionFetcher(
           responseFormatError('continuation brought no revision', { continueParams }),
         );
       }
-      parts.push(part);
-      if (part.continueParams === undefined) return resolveRevisionResults(revIds, parts);
+      if (part.continueParams === undefined) {
+        parts.push(part);
+        return resolveRevisionResults(revIds, parts);
+      }
+      // More answers follow: what this one found is passed on now and not kept (only the ids are),
+      // so a batch of large contents holds one answer at a time rather than all of them.
+      parts.push(found ? handOver(part, found) : part);
       continueParams = part.continueParams;
     }
     return partialResults(
@@ -172,6 +178,23 @@ export function createRevisionFetcher(
 }
 
 const MAX_CACHED_TARGETS = 1000;
+
+/**
+ * Gives each revision `part` found to `found` and returns the part without them, so that it no
+ * longer holds their contents (the batcher does not read the final result of a revision it was
+ * given early).
+ */
+function handOver(
+  part: RevisionsResponsePart,
+  found: (revision: RevisionContent) => void,
+): RevisionsResponsePart {
+  const kept = new Map<number, RevisionContent | EnrichmentError>();
+  for (const [revId, revision] of part.revisions) {
+    if (isEnrichmentError(revision)) kept.set(revId, revision);
+    else found(revision);
+  }
+  return { ...part, revisions: kept };
+}
 
 /** The parsed answer; a failure of the parser that is not already classified is the answer's fault. */
 function readPart(body: string, retryAfterMs: number | undefined): RevisionsResponsePart {

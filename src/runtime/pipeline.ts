@@ -191,9 +191,15 @@ export class Pipeline {
       this.release(held);
       return;
     }
-    // An output is weighed as soon as it exists: it may wait a long time behind its key's predecessor.
+    // The output the input announces is weighed at once, and replaced by the real one as soon as it
+    // exists (it may then wait a long time behind its key's predecessor).
+    const expected = handled.expectedBytes ?? 0;
+    if (expected > 0) {
+      this.window.charge(expected);
+      held += expected;
+    }
     const weighed = handled.outcome.then((outcome) => {
-      const bytes = outputBytes(outcome);
+      const bytes = outputBytes(outcome) - expected;
       this.window.charge(bytes);
       this.reportInFlight();
       held += bytes;

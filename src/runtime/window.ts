@@ -42,9 +42,10 @@ export class InFlightWindow {
     );
   }
 
-  /** Adds bytes to a record already in flight (its output); never waits. */
+  /** Adds bytes to a record already in flight (its output), or gives some back; never waits. */
   charge(bytes: number): void {
     this.bytesUsed += bytes;
+    if (bytes < 0) this.admitWaiters();
   }
 
   /** Gives back a record's slot and every byte it was weighed with. */

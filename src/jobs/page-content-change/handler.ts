@@ -85,7 +85,12 @@ export class PageContentChangeHandler implements RecordHandler {
       if (isEnrichmentError(err)) return this.failed(err, record.value.toString('utf8'), parsed, key);
       throw err;
     });
-    return { key: key && `${key.wiki_id}\u0000${key.page_id}`, outcome };
+    const expectedBytes = announcedContentBytes(parsed, this.options.maxContentBytes);
+    return {
+      key: key && `${key.wiki_id}\u0000${key.page_id}`,
+      outcome,
+      ...(expectedBytes !== undefined && { expectedBytes }),
+    };
   }
 
   /**
@@ -315,6 +320,25 @@ export class PageContentChangeHandler implements RecordHandler {
     );
     this.tally[which] += paths.length;
   }
+}
+
+/** Above any wiki's article size limit (Wikimedia's is 2 MiB): a bound on what an input can announce. */
+const MAX_ANNOUNCED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The content an input that will be enriched announces (`revision.rev_size`, the bytes of all its
+ * slots), for the runtime to weigh before the content arrives; undefined when nothing is fetched
+ * or the size is absent. Bounded, as it comes from input: a wrong figure only changes how many
+ * records are read ahead, never an outcome.
+ */
+export function announcedContentBytes(parsed: Record<string, unknown>, maxContentBytes: number | undefined) {
+  const kind = parsed.page_change_kind;
+  const revision = parsed.revision;
+  if (typeof kind !== 'string' || !ENRICHED_KINDS.has(kind) || !isPlainObject(revision)) return undefined;
+  if (revision.is_content_visible === false) return undefined;
+  const size = revision.rev_size;
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0) return undefined;
+  return Math.min(size, maxContentBytes ?? MAX_ANNOUNCED_BYTES, MAX_ANNOUNCED_BYTES);
 }
 
 /**

@@ -95,6 +95,28 @@ describe('RevisionBatcher', () => {
     assert.deepEqual(metrics.observations.get('mediawiki_batch_revisions'), [1, 4, 1, 1]);
   });
 
+  it('a revision the runner finds early is settled at once, and its final result is not read', async (t) => {
+    let finish!: () => void;
+    const run: BatchRunner = async (_target, revIds, found) => {
+      found!(revision(1));
+      found!(revision(99)); // not asked for: ignored
+      await new Promise<void>((resolve) => (finish = resolve));
+      // The final map no longer knows revision 1 (its content was handed over).
+      return new Map<number, RevisionResult>([
+        [1, { ok: false, error: httpStatusError(404, undefined) }],
+        [2, { ok: true, revision: revision(2) }],
+      ]);
+    };
+    const { b, metrics } = batcher(run, { batchSize: 50, lingerMs: 1 });
+    t.after(() => b.close());
+    const early = b.submit(en, 1, 0);
+    const late = b.submit(en, 2, 0);
+    assert.equal((await early).revId, 1, 'settled while the batch still runs');
+    finish();
+    assert.equal((await late).revId, 2);
+    assert.equal(metrics.total('mediawiki_retries_total'), 0, 'no retry from the final result of revision 1');
+  });
+
   it('keeps wikis apart', async (t) => {
     const { run, calls } = recordingRunner();
     const { b } = batcher(run, { batchSize: 50, lingerMs: 5 });

@@ -134,6 +134,31 @@ test('maxInFlightBytes bounds the bytes in flight: large records wait for room, 
   assert.deepEqual(Object.fromEntries(source.lastCommit), { p: 51 });
 });
 
+test('an output the input announces is weighed from the start, then replaced by the real one', async () => {
+  // Small inputs announcing 100 KB of content each; their outputs turn out small.
+  const input = Array.from({ length: 30 }, (_, i) => record('p', i, { k: `k${i}`, n: i }));
+  const track = { inFlight: 0, max: 0 };
+  const before: number[] = [];
+  const inner = stubHandler(() => 3, track);
+  const handler: RecordHandler = {
+    ...inner,
+    handle(rec) {
+      before[rec.offset] = track.inFlight;
+      return { ...inner.handle(rec), expectedBytes: rec.offset < 20 ? 100_000 : 0 };
+    },
+  };
+  const source = new MemorySource(input);
+  const summary = await new Pipeline(
+    options({ source, handler, maxInFlight: 100, maxInFlightBytes: 350_000 }),
+  ).run();
+  assert.equal(summary.outcomes.enriched, 30);
+  // At most three announced 100 KB outputs fit into 350 KB: a fourth record waits until one is
+  // built (and found small), so never more than four are in flight among the first twenty.
+  assert.ok(Math.max(...before.slice(0, 20)) <= 3, `in flight before: ${before.slice(0, 20).join(',')}`);
+  assert.ok(track.max > 4, 'records announcing nothing are many in flight at once');
+  assert.deepEqual(Object.fromEntries(source.lastCommit), { p: 30 });
+});
+
 test('drops, error events and outputs each go to their place; the summary counts them', async () => {
   const input = [
     record('p', 0, { k: 'a', n: 0 }),
