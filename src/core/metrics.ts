@@ -14,6 +14,12 @@ export interface Metrics {
   observe(name: string, value: number, labels?: Labels): void;
   /** Sets a gauge. */
   gauge(name: string, value: number, labels?: Labels): void;
+  /**
+   * A gauge without labels whose value `read` gives whenever the metrics are looked at (a scrape,
+   * the status page): for a value that changes with every record, where setting it each time would
+   * cost more than reading it when asked. A later call replaces the reader.
+   */
+  gaugeFrom(name: string, read: () => number): void;
   /** Removes a gauge's series: what it measured is gone (a partition given up). */
   remove(name: string, labels: Labels): void;
   /**
@@ -31,6 +37,7 @@ export const noopMetrics: Metrics = {
   count() {},
   observe() {},
   gauge() {},
+  gaugeFrom() {},
   remove() {},
   event() {},
 };
@@ -45,7 +52,8 @@ function labelKey(name: string, labels?: Labels): string {
 
 /**
  * In-memory metrics for tests: `counts.get('name{label=value}')` holds counters and gauges,
- * `observations.get('name{label=value}')` the values a histogram was given, in order.
+ * `observations.get('name{label=value}')` the values a histogram was given, in order; `total(name)`
+ * reads a `gaugeFrom` gauge.
  */
 export function recordingMetrics(): Metrics & {
   counts: Map<string, number>;
@@ -56,6 +64,7 @@ export function recordingMetrics(): Metrics & {
   const counts = new Map<string, number>();
   const observations = new Map<string, number[]>();
   const events: { name: EventName; fields: Labels }[] = [];
+  const readers = new Map<string, () => number>();
   return {
     counts,
     observations,
@@ -76,10 +85,15 @@ export function recordingMetrics(): Metrics & {
     gauge(name, value, labels) {
       counts.set(labelKey(name, labels), value);
     },
+    gaugeFrom(name, read) {
+      readers.set(name, read);
+    },
     remove(name, labels) {
       counts.delete(labelKey(name, labels));
     },
     total(name) {
+      const read = readers.get(name);
+      if (read) return read();
       let sum = 0;
       for (const [key, value] of counts) if (key === name || key.startsWith(`${name}{`)) sum += value;
       return sum;

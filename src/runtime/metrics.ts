@@ -31,6 +31,9 @@ const MISNAMED_DEFAULT_METRICS = [
 
 type Metric = Counter | Gauge | Histogram;
 
+/** The labels of a write that gives none: one object, so that the hot path can tell it by identity. */
+const NO_LABELS: Labels = Object.freeze({});
+
 /** One series of a family, resolved once: what a write with the same name and labels goes to. */
 interface Series {
   inc(value: number): void;
@@ -73,6 +76,14 @@ export class PrometheusMetrics implements Metrics {
    * closed sets, and refused writes are not kept.
    */
   private readonly series = new Map<string, Series>();
+  /** Accepted writes without labels, by method and name. */
+  private readonly plain = {
+    count: new Map<string, Series>(),
+    observe: new Map<string, Series>(),
+    gauge: new Map<string, Series>(),
+  };
+  /** Gauges set from a reader when collected (`gaugeFrom`), by full name. */
+  private readonly readers = new Map<string, () => number>();
 
   /** `options` may be a boolean, as before: whether to collect prom-client's default metrics. */
   constructor(given: PrometheusMetricsOptions | boolean = {}) {
@@ -96,7 +107,7 @@ export class PrometheusMetrics implements Metrics {
     });
   }
 
-  count(name: string, labels: Labels = {}, value = 1): void {
+  count(name: string, labels: Labels = NO_LABELS, value = 1): void {
     if (!(value >= 0 && Number.isFinite(value))) {
       if (this.check('count', name, labels)) this.refuse(name, 'value', `counter increment ${value}`);
       return;
@@ -104,7 +115,7 @@ export class PrometheusMetrics implements Metrics {
     this.resolve('count', name, labels)?.inc(value);
   }
 
-  observe(name: string, value: number, labels: Labels = {}): void {
+  observe(name: string, value: number, labels: Labels = NO_LABELS): void {
     if (!Number.isFinite(value)) {
       if (this.check('observe', name, labels)) this.refuse(name, 'value', `observation ${value}`);
       return;
@@ -112,8 +123,13 @@ export class PrometheusMetrics implements Metrics {
     this.resolve('observe', name, labels)?.observe(value);
   }
 
-  gauge(name: string, value: number, labels: Labels = {}): void {
+  gauge(name: string, value: number, labels: Labels = NO_LABELS): void {
     this.resolve('gauge', name, labels)?.set(value);
+  }
+
+  gaugeFrom(name: string, read: () => number): void {
+    const found = this.check('gauge', name, {});
+    if (found) this.readers.set(found.family.name, read);
   }
 
   remove(name: string, labels: Labels): void {
@@ -142,6 +158,7 @@ export class PrometheusMetrics implements Metrics {
         break;
       case 'gauge': {
         const ready = options.ready;
+        const readers = this.readers;
         metric =
           family.name === `${METRIC_PREFIX}ready` && ready
             ? new Gauge({
@@ -150,7 +167,13 @@ export class PrometheusMetrics implements Metrics {
                   this.set(ready() ? 1 : 0);
                 },
               })
-            : new Gauge(common);
+            : new Gauge({
+                ...common,
+                collect() {
+                  const read = readers.get(family.name);
+                  if (read) this.set(read());
+                },
+              });
         break;
       }
     }
@@ -169,7 +192,13 @@ export class PrometheusMetrics implements Metrics {
   /** The series a write goes to, checked against the catalogue the first time; undefined when refused. */
   private resolve(method: keyof typeof METHOD_TYPE, name: string, labels: Labels): Series | undefined {
     let key = `${method}\u0000${name}`;
-    for (const label in labels) key += `\u0000${label}\u0000${labels[label]}`;
+    if (labels === NO_LABELS) {
+      // The most frequent writes (a counter per record) have no labels: no key to build.
+      const plain = this.plain[method].get(name);
+      if (plain) return plain;
+    } else {
+      for (const label in labels) key += `\u0000${label}\u0000${labels[label]}`;
+    }
     const known = this.series.get(key);
     if (known) return known;
     const found = this.check(method, name, labels);
@@ -183,6 +212,7 @@ export class PrometheusMetrics implements Metrics {
       set: (value) => bound.set!(value),
     };
     this.series.set(key, series);
+    if (labels === NO_LABELS) this.plain[method].set(name, series);
     return series;
   }
 

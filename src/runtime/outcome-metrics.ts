@@ -33,10 +33,10 @@ export class OutcomeMetrics {
     return this.clock();
   }
 
-  /** The window's current load, set whenever it changes so that a scrape sees it as it is. */
-  inFlight(records: number, bytes: number): void {
-    this.metrics.gauge('records_in_flight', records);
-    this.metrics.gauge('in_flight_bytes', bytes);
+  /** The window's load, read when the metrics are collected: a scrape sees it as it is. */
+  inFlight(window: { readonly inFlight: number; readonly inFlightBytes: number }): void {
+    this.metrics.gaugeFrom('records_in_flight', () => window.inFlight);
+    this.metrics.gaugeFrom('in_flight_bytes', () => window.inFlightBytes);
   }
 
   oversize(): void {

@@ -90,6 +90,7 @@ export class Pipeline {
   constructor(private readonly options: PipelineOptions) {
     this.window = new InFlightWindow(options.maxInFlight, options.maxInFlightBytes);
     this.measure = new OutcomeMetrics(options.metrics);
+    this.measure.inFlight(this.window);
     this.transactional = isTransactional(options.source);
     this.stopRequested = new Promise((resolve) => (this.onStopRequested = resolve));
   }
@@ -118,12 +119,10 @@ export class Pipeline {
         const ownership = this.revocations.get(record.partition) ?? 0;
         const bytes = record.value.length;
         const wait = this.window.acquire(bytes);
-        this.reportInFlight();
         if (wait) {
           // A stop must not wait for a free slot: the records holding them may never finish (a
           // hanging request), and the drain below is what bounds that wait.
           await this.slotOrStop(wait);
-          this.reportInFlight();
           if (this.stopping) {
             // The slot, once granted, goes back at once.
             void wait.then(() => this.release(bytes));
@@ -201,7 +200,6 @@ export class Pipeline {
     const weighed = handled.outcome.then((outcome) => {
       const bytes = outputBytes(outcome) - expected;
       this.window.charge(bytes);
-      this.reportInFlight();
       held += bytes;
       return outcome;
     });
@@ -227,11 +225,6 @@ export class Pipeline {
 
   private release(bytes: number): void {
     this.window.release(bytes);
-    this.reportInFlight();
-  }
-
-  private reportInFlight(): void {
-    this.measure.inFlight(this.window.inFlight, this.window.inFlightBytes);
   }
 
   /** Issues the send of an outcome (in key order) and returns its acknowledgement, not awaited. */

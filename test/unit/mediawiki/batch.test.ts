@@ -97,7 +97,7 @@ describe('RevisionBatcher', () => {
 
   it('a revision the runner finds early is settled at once, and its final result is not read', async (t) => {
     let finish!: () => void;
-    const run: BatchRunner = async (_target, revIds, found) => {
+    const run: BatchRunner = async (_target, _revIds, found) => {
       found!(revision(1));
       found!(revision(99)); // not asked for: ignored
       await new Promise<void>((resolve) => (finish = resolve));

@@ -45,3 +45,23 @@ test('a counter may be named with or without its _total, and the family gets it 
   assert.match(body, /^mw_enrich_outcomes_total\{outcome="enriched",page_change_kind="move"\} 1$/m);
   assert.doesNotMatch(body, /_total_total/);
 });
+
+test('a gauge from a reader is read at every collection; a write resolved once still follows its labels', async () => {
+  const metrics = new PrometheusMetrics({ defaultMetrics: false, strict: true });
+  let inFlight = 3;
+  metrics.gaugeFrom('records_in_flight', () => inFlight);
+  assert.match(await metrics.registry.metrics(), /^mw_enrich_records_in_flight 3$/m);
+  inFlight = 11;
+  assert.match(await metrics.registry.metrics(), /^mw_enrich_records_in_flight 11$/m);
+  assert.throws(() => metrics.gaugeFrom('records_in_flight_total', () => 1), /not declared/);
+
+  // The second write of the same labels takes the resolved series; other labels get their own.
+  for (const kind of ['edit', 'edit', 'move'])
+    metrics.count('outcomes_total', { outcome: 'passed', page_change_kind: kind });
+  const body = await metrics.registry.metrics();
+  assert.match(body, /^mw_enrich_outcomes_total\{outcome="passed",page_change_kind="edit"\} 2$/m);
+  assert.match(body, /^mw_enrich_outcomes_total\{outcome="passed",page_change_kind="move"\} 1$/m);
+  // A refused label set is refused every time, not only the first.
+  assert.throws(() => metrics.count('outcomes_total', { outcome: 'passed' }), /labels/);
+  assert.throws(() => metrics.count('outcomes_total', { outcome: 'passed' }), /labels/);
+});
