@@ -31,6 +31,10 @@ const MISNAMED_DEFAULT_METRICS = [
 
 type Metric = Counter | Gauge | Histogram;
 
+const unused = () => {
+  throw new Error('a series is written with the method of its family only');
+};
+
 /** The labels of a write that gives none: one object, so that the hot path can tell it by identity. */
 const NO_LABELS: Labels = Object.freeze({});
 
@@ -82,6 +86,8 @@ export class PrometheusMetrics implements Metrics {
     observe: new Map<string, Series>(),
     gauge: new Map<string, Series>(),
   };
+  /** Counter increments not yet handed to prom-client, by family (bounded as the series are). */
+  private readonly pendingCounts = new Map<string, Array<{ labels: Labels; pending: number }>>();
   /** Gauges set from a reader when collected (`gaugeFrom`), by full name. */
   private readonly readers = new Map<string, () => number>();
 
@@ -150,9 +156,20 @@ export class PrometheusMetrics implements Metrics {
     };
     let metric: Metric;
     switch (family.type) {
-      case 'counter':
-        metric = new Counter(common);
+      case 'counter': {
+        const pendingCounts = this.pendingCounts;
+        metric = new Counter({
+          ...common,
+          collect() {
+            for (const counted of pendingCounts.get(family.name) ?? []) {
+              if (counted.pending === 0) continue;
+              this.inc(counted.labels, counted.pending);
+              counted.pending = 0;
+            }
+          },
+        });
         break;
+      }
       case 'histogram':
         metric = new Histogram({ ...common, buckets: [...(family.buckets ?? [])] });
         break;
@@ -191,26 +208,36 @@ export class PrometheusMetrics implements Metrics {
 
   /** The series a write goes to, checked against the catalogue the first time; undefined when refused. */
   private resolve(method: keyof typeof METHOD_TYPE, name: string, labels: Labels): Series | undefined {
-    let key = `${method}\u0000${name}`;
+    // The most frequent writes (a counter per record) have no labels: no key to build.
     if (labels === NO_LABELS) {
-      // The most frequent writes (a counter per record) have no labels: no key to build.
       const plain = this.plain[method].get(name);
       if (plain) return plain;
-    } else {
-      for (const label in labels) key += `\u0000${label}\u0000${labels[label]}`;
     }
+    let key = `${method}\u0000${name}`;
+    for (const label in labels) key += `\u0000${label}\u0000${labels[label]}`;
     const known = this.series.get(key);
     if (known) return known;
     const found = this.check(method, name, labels);
     if (!found) return undefined;
     const { metric } = found;
-    // prom-client's child binds the label values once; a family without labels is its own series.
-    const bound = (found.family.labels.length === 0 ? metric : metric.labels(labels)) as Partial<Series>;
-    const series: Series = {
-      inc: (value) => bound.inc!(value),
-      observe: (value) => bound.observe!(value),
-      set: (value) => bound.set!(value),
-    };
+    let series: Series;
+    if (method === 'count') {
+      // Added up here and handed to prom-client when collected: its `inc` hashes the labels on
+      // every call, several times per record.
+      const counted = { labels: { ...labels }, pending: 0 };
+      let list = this.pendingCounts.get(found.family.name);
+      if (!list) this.pendingCounts.set(found.family.name, (list = []));
+      list.push(counted);
+      series = { inc: (value) => (counted.pending += value), observe: unused, set: unused };
+    } else {
+      // prom-client's child binds the label values once; a family without labels is its own series.
+      const bound = (found.family.labels.length === 0 ? metric : metric.labels(labels)) as Partial<Series>;
+      series = {
+        inc: (value) => bound.inc!(value),
+        observe: (value) => bound.observe!(value),
+        set: (value) => bound.set!(value),
+      };
+    }
     this.series.set(key, series);
     if (labels === NO_LABELS) this.plain[method].set(name, series);
     return series;
