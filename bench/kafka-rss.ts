@@ -17,16 +17,17 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RdKafka } from '@confluentinc/kafka-javascript';
 import { createTopics } from '../src/connectors/kafka/index.js';
 import { BIN, ensureBuilt, REPO_ROOT } from '../test/helpers/cli.js';
 import { pageChangeEvent } from '../test/helpers/events.js';
 import { ensureKafka, uniqueName } from '../test/helpers/kafka.js';
+import { freePort } from '../test/helpers/ports.js';
+import { produceLines } from './kafka-kcat.js';
+import { deleteTopics, metricValues, outcomeTotals, startApi, statusBytes } from './kafka-tools.js';
 
 const EVENTS = Number(process.env.KAFKA_RSS_EVENTS ?? 500_000);
 const PAGES = Number(process.env.KAFKA_RSS_PAGES ?? 50_000);
@@ -80,60 +81,6 @@ function* events(): Generator<string> {
   }
 }
 
-/** Streams the events into kcat (librdkafka's CLI: a producer that is not the service's code). */
-async function produce(bootstrap: string, topic: string): Promise<void> {
-  const kcat = spawn(
-    'kcat',
-    ['-P', '-b', bootstrap, '-t', topic, '-K', '\t', '-X', 'linger.ms=50', '-X', 'batch.num.messages=10000'],
-    { stdio: ['pipe', 'ignore', 'inherit'] },
-  );
-  const exited = once(kcat, 'close');
-  let chunk = '';
-  for (const line of events()) {
-    chunk += line;
-    if (chunk.length < 1 * MB) continue;
-    if (!kcat.stdin.write(chunk)) await once(kcat.stdin, 'drain');
-    chunk = '';
-  }
-  kcat.stdin.end(chunk);
-  const [code] = (await exited) as [number | null];
-  if (code !== 0) throw new Error(`kcat exited with ${code}`);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function startStub(): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench/stub-api.ts')], {
-    env: { ...process.env, CONTENT_BYTES: String(CONTENT_BYTES) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
-  return { child, port: Number(chunk.toString().trim()) };
-}
-
-async function vmRss(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
-  return kb === undefined ? 0 : Number(kb) * 1024;
-}
-
-/** The values of one Prometheus metric, by its label set as written. */
-function metricValues(body: string, name: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of body.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const match = /^(\w+)(\{[^}]*\})? (\S+)$/.exec(line);
-    if (match?.[1] === name) out.set(match[2] ?? '', Number(match[3]));
-  }
-  return out;
-}
-
 async function sample(
   pid: number,
   metricsPort: number,
@@ -146,33 +93,17 @@ async function sample(
   } catch {
     return undefined; // not listening yet, or already stopping
   }
-  const outcomes: Record<string, number> = {};
-  // One series per outcome and page_change_kind: summed per outcome.
-  for (const [labels, value] of metricValues(body, 'mw_enrich_outcomes_total')) {
-    const outcome = /outcome="(\w+)"/.exec(labels)?.[1] ?? labels;
-    outcomes[outcome] = (outcomes[outcome] ?? 0) + value;
-  }
+  const outcomes = outcomeTotals(body);
   const one = (name: string) => [...metricValues(body, name).values()][0] ?? 0;
   return {
     t,
-    rssBytes: await vmRss(pid),
+    rssBytes: await statusBytes(pid, 'VmRSS'),
     heapUsedBytes: one('mw_enrich_nodejs_heap_size_used_bytes'),
     externalBytes: one('mw_enrich_nodejs_external_memory_bytes'),
     liveHeapBytes,
     outcomes,
     done: Object.values(outcomes).reduce((a, b) => a + b, 0),
   };
-}
-
-async function deleteTopics(bootstrap: string, topics: readonly string[]): Promise<void> {
-  const admin = RdKafka.AdminClient.create({ 'bootstrap.servers': bootstrap, 'client.id': 'bench-admin' });
-  try {
-    for (const topic of topics) {
-      await new Promise<void>((resolve) => admin.deleteTopic(topic, 30_000, () => resolve()));
-    }
-  } finally {
-    admin.disconnect();
-  }
 }
 
 const mb = (bytes: number) => `${(bytes / MB).toFixed(0)} MB`;
@@ -187,7 +118,7 @@ async function main(): Promise<number> {
     `${prefix}mw-page-content-change-enrich.error`,
   ];
   const dir = await mkdtemp(join(tmpdir(), 'mw-enrich-kafka-rss-'));
-  const stub = await startStub();
+  const stub = await startApi(CONTENT_BYTES);
   let service: ChildProcess | undefined;
   try {
     await createTopics(
@@ -195,7 +126,7 @@ async function main(): Promise<number> {
       topics.map((topic) => ({ topic, partitions: PARTITIONS })),
     );
     const produceStart = performance.now();
-    await produce(bootstrap, input);
+    await produceLines(bootstrap, input, events());
     console.log(
       `node ${process.version}; ${EVENTS} events (${PAGES} pages, ${CONTENT_BYTES} B content, ${PAD_BYTES} B padding) ` +
         `on ${PARTITIONS} partitions, ` +

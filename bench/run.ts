@@ -1,30 +1,45 @@
 /**
- * The whole job, file in → file out, against a zero-latency stub Action API in another process, side
- * by side with the CPU floor (bench/floor.ts) for the same events in the same run. Prints one line per
- * scenario and a table (floor µs/event, service µs/event, ratio), and writes the table with the
- * machine to bench/results/<YYYY-MM-DD>.json.
+ * The benchmarks of `npm run bench`, in one run, written with the machine to
+ * bench/results/<YYYY-MM-DD>.json:
  *
- * What is counted: floor: CPU of this process over the floor loop only (answers built before, warm-up
- * pass first). Service: CPU of this process (user + system) over `runPageContentChangeJob`, which
- * includes reading the input file, the HTTP client and writing the output file; the stub API's CPU is
- * reported on its own (`stub_cpu_us_per_event`) and is not in the service's figure or the ratio.
+ * 1. CPU: the whole job, file in → file out, in this process, against the API simulator
+ *    (bench/api-simulator.ts, no latency) in another process, side by side with the CPU floor
+ *    (bench/floor.ts) for the same events: floor µs/event, service µs/event, ratio.
+ * 2. Latency: the realistic corpus against an API that answers in 50 ms (median; p99 200 ms), with
+ *    the configuration's defaults and with one revision per request (bench/latency-scenarios.ts).
+ * 3. Memory: peak RSS of the built CLI on the realistic corpus and with 10 MB revisions, and RSS over
+ *    a long run of small events (bench/rss.ts).
  *
- *   npm run bench            (BENCH_SCALE=0.2 for a quicker, smaller run)
+ * What is counted in 1: floor: CPU of this process over the floor loop only (answers built before,
+ * warm-up pass first). Service: CPU of this process (user + system) over `runPageContentChangeJob`,
+ * which includes reading the input file, the HTTP client and writing the output file; the
+ * simulator's CPU is reported on its own (`stub_cpu_us_per_event`) and is not in the service's
+ * figure or the ratio. Every run is checked (outcomes, output lines, no error event) or the bench
+ * throws.
+ *
+ *   npm run bench            (BENCH_SCALE=0.2 for a quicker, smaller run; BENCH_LONG=0 skips the
+ *                             long run of section 3)
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, release, tmpdir, totalmem, type as osType } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { runPageContentChangeJob } from '../src/runtime/main.js';
+import { startSimulator } from './api-simulator-process.js';
 import { checkCorpus, contentBytesFor, generateCorpus, pageChangeValidator } from './corpus.js';
+import { fixedEvent } from './fixed-events.js';
 import { measureFloor } from './floor.js';
+import { filePaths, fileJobConfig, REPO_ROOT, SCHEMA_DIR } from './job-config.js';
+import { kafkaTable, measureKafka } from './kafka-floor.js';
+import { LATENCY, runLatencyScenarios, type LatencySection } from './latency-scenarios.js';
+import { countLines } from './line-count.js';
+import { largeContentPeak, longRun, realisticCorpusPeak, type LongRun, type PeakRow } from './rss.js';
+import { formatTable } from './table.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const schemaDir = join(root, 'schemas/primary/jsonschema');
 const scale = Number(process.env.BENCH_SCALE ?? 1);
+const withLongRun = process.env.BENCH_LONG !== '0';
+/** `n × BENCH_SCALE`, at least `min`. */
+const scaled = (n: number, min = 100) => Math.max(min, Math.round(n * scale));
 
 interface Scenario {
   name: string;
@@ -56,63 +71,6 @@ const scenarios: Scenario[] = [
   { name: 'realistic corpus, batch 50', events: 20_000, contentBytes: 'corpus', batchSize: 50 },
 ];
 
-function event(i: number, pages: number): string {
-  const pageId = (i % pages) + 1;
-  const dt = '2026-11-24T00:00:00Z';
-  return JSON.stringify({
-    $schema: '/mediawiki/page/change/1.2.0',
-    changelog_kind: 'update',
-    dt,
-    meta: { domain: 'en.wikipedia.org', dt, stream: 'mediawiki.page_change.v1', id: `id-${i}` },
-    page: { page_id: pageId, page_title: `Page_${pageId}`, namespace_id: 0, is_redirect: false },
-    page_change_kind: 'edit',
-    performer: { user_text: 'Bench', user_id: 1 },
-    revision: {
-      rev_id: i + 1,
-      rev_dt: dt,
-      rev_parent_id: i,
-      rev_size: 1000,
-      is_content_visible: true,
-      content_slots: {
-        main: {
-          slot_role: 'main',
-          content_model: 'wikitext',
-          content_format: 'text/x-wiki',
-          origin_rev_id: i + 1,
-        },
-      },
-    },
-    wiki_id: 'enwiki',
-  });
-}
-
-interface Stub {
-  port: number;
-  /** Stops the stub; resolves to the CPU µs it spent serving. */
-  stop: () => Promise<number>;
-}
-
-async function startStub(contentBytes: number | 'corpus'): Promise<Stub> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/stub-api.ts')], {
-    env: { ...process.env, CONTENT_BYTES: String(contentBytes) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => (out += chunk));
-  while (!out.includes('\n')) await once(child.stdout, 'data');
-  const port = Number(out.split('\n')[0]);
-  let stopped: Promise<number> | undefined;
-  const stop = async () => {
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    await exited;
-    const match = /cpu (\d+)/.exec(out);
-    return match ? Number(match[1]) : Number.NaN;
-  };
-  return { port, stop: () => (stopped ??= stop()) };
-}
-
 interface Row {
   scenario: string;
   events: number;
@@ -124,39 +82,20 @@ interface Row {
   stub_cpu_us_per_event: number;
   service_events_per_s: number;
   service_out_mb_per_s: number;
+  service_startup_cpu_ms: number;
+  service_cpu_us_per_event_with_startup: number;
   floor_seconds: number;
   service_seconds: number;
 }
 
-async function runService(s: Scenario, lines: readonly string[], dir: string) {
-  const stub = await startStub(s.contentBytes);
+/** One run of the job, file → file, against a fresh simulator; CPU of this process over the job. */
+async function runJobOnce(s: Scenario, lines: readonly string[], dir: string) {
+  const api = await startSimulator({ CONTENT_BYTES: s.contentBytes });
   try {
-    const input = join(dir, 'in.ndjson');
-    await writeFile(input, `${lines.join('\n')}\n`);
-    const config = {
-      stream_manager: {
-        job_name: 'bench',
-        stream_config_uri: join(root, 'examples/stream-config.yaml'),
-        schema_uris: [schemaDir],
-        source: { stream: 'mediawiki.page_change.v1:1.2.0', connector: 'file', options: { path: input } },
-        sink: {
-          stream: 'mediawiki.page_content_change.v1:1.2.0',
-          connector: 'file',
-          options: { path: join(dir, 'out.ndjson') },
-        },
-        error_sink: {
-          stream: 'mw-page-content-change-enrich.error:2.1.0',
-          connector: 'file',
-          options: { path: join(dir, 'err.ndjson') },
-        },
-      },
-      enrich: {
-        mediawiki_api_endpoint_template: `http://127.0.0.1:${stub.port}/w/api.php`,
-        batch_size: s.batchSize,
-        max_concurrent_requests: 8,
-      },
-      runtime: { max_in_flight: 2_000 },
-    };
+    const paths = filePaths(dir);
+    await writeFile(paths.input, `${lines.join('\n')}\n`);
+    // The configuration's defaults (runtime.max_in_flight 1000, max_concurrent_requests 8), but the batch size.
+    const config = fileJobConfig(paths, api.endpoint, { enrich: { batch_size: s.batchSize } });
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const { summary } = await runPageContentChangeJob(config, {
@@ -165,23 +104,43 @@ async function runService(s: Scenario, lines: readonly string[], dir: string) {
     });
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    const outBytes = (await stat(join(dir, 'out.ndjson'))).size;
-    const errors = await readFile(join(dir, 'err.ndjson'), 'utf8');
-    const stubMicros = await stub.stop();
-    return { stubMicros, summary, seconds, cpuMicros: cpu.user + cpu.system, outBytes, errors };
-  } catch (err) {
-    await stub.stop();
-    throw err;
+    const outBytes = (await stat(paths.output)).size;
+    const outLines = await countLines(paths.output);
+    const errors = await readFile(paths.errors, 'utf8');
+    const simulator = await api.stop();
+    return {
+      stubMicros: simulator.cpu_us,
+      summary,
+      seconds,
+      cpuMicros: cpu.user + cpu.system,
+      outBytes,
+      outLines,
+      errors,
+    };
+  } finally {
+    await api.stop().catch(() => undefined);
   }
 }
 
+/**
+ * The service as the floor is measured: warm (a first run of up to 2,000 of the same events, not
+ * counted, as the floor's warm-up pass), and per event without the job's start-up (reading the
+ * configuration and compiling the schemas, measured by a run of one event and subtracted).
+ */
+async function runService(s: Scenario, lines: readonly string[], dir: string) {
+  await runJobOnce(s, lines.slice(0, 2_000), dir);
+  const startup = await runJobOnce(s, lines.slice(0, 1), dir);
+  const main = await runJobOnce(s, lines, dir);
+  return { ...main, startupMicros: startup.cpuMicros };
+}
+
 async function run(s: Scenario, validate: Awaited<ReturnType<typeof pageChangeValidator>>): Promise<Row> {
-  const count = Math.max(100, Math.round(s.events * scale));
+  const count = scaled(s.events);
   let lines: string[];
   let fetched = count;
   if (s.pages === undefined) {
     const corpus = generateCorpus(count);
-    await checkCorpus(corpus.lines, schemaDir);
+    await checkCorpus(corpus.lines, SCHEMA_DIR);
     lines = corpus.lines;
     fetched = corpus.stats.fetched;
     const kinds = Object.entries(corpus.stats.kinds)
@@ -192,7 +151,9 @@ async function run(s: Scenario, validate: Awaited<ReturnType<typeof pageChangeVa
     );
   } else {
     lines = [];
-    for (let i = 0; i < count; i++) lines.push(event(i, s.pages));
+    // Each event announces its revision's size, as MediaWiki's do.
+    const revSize = typeof s.contentBytes === 'number' ? s.contentBytes : undefined;
+    for (let i = 0; i < count; i++) lines.push(fixedEvent(i, s.pages, 1, revSize));
   }
   const bytes = s.contentBytes;
   const bytesFor = bytes === 'corpus' ? contentBytesFor : () => bytes;
@@ -202,12 +163,17 @@ async function run(s: Scenario, validate: Awaited<ReturnType<typeof pageChangeVa
   try {
     const service = await runService(s, lines, dir);
     const { outcomes } = service.summary;
-    if (outcomes.enriched !== fetched || outcomes.passed !== count - fetched || service.errors.length !== 0) {
+    if (
+      outcomes.enriched !== fetched ||
+      outcomes.passed !== count - fetched ||
+      service.outLines !== count ||
+      service.errors.length !== 0
+    ) {
       throw new Error(
-        `${s.name}: expected ${fetched} enriched, ${count - fetched} passed; got ${JSON.stringify(service.summary)}\n${service.errors.slice(0, 2000)}`,
+        `${s.name}: expected ${fetched} enriched, ${count - fetched} passed; got ${JSON.stringify(service.summary)}, ${service.outLines} lines\n${service.errors.slice(0, 2000)}`,
       );
     }
-    const serviceMicros = service.cpuMicros / count;
+    const serviceMicros = Math.max(0, service.cpuMicros - service.startupMicros) / count;
     return {
       scenario: s.name,
       events: count,
@@ -219,6 +185,8 @@ async function run(s: Scenario, validate: Awaited<ReturnType<typeof pageChangeVa
       stub_cpu_us_per_event: round(service.stubMicros / count),
       service_events_per_s: Math.round(count / service.seconds),
       service_out_mb_per_s: Math.round((service.outBytes / 1e6 / service.seconds) * 10) / 10,
+      service_startup_cpu_ms: Math.round(service.startupMicros / 1000),
+      service_cpu_us_per_event_with_startup: round(service.cpuMicros / count),
       floor_seconds: round(floor.seconds),
       service_seconds: round(service.seconds),
     };
@@ -231,7 +199,7 @@ function round(n: number): number {
   return n >= 100 ? Math.round(n) : Math.round(n * 10) / 10;
 }
 
-function table(rows: readonly Row[]): string {
+function cpuTable(rows: readonly Row[]): string {
   const head = [
     'scenario',
     'events',
@@ -241,19 +209,61 @@ function table(rows: readonly Row[]): string {
     'stub µs/event',
     'service events/s',
   ];
-  const body = rows.map((r) => [
-    r.scenario,
-    String(r.events),
-    String(r.floor_cpu_us_per_event),
-    String(r.service_cpu_us_per_event),
-    `${r.ratio.toFixed(2)}×`,
-    String(r.stub_cpu_us_per_event),
-    String(r.service_events_per_s),
-  ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+  return formatTable(
+    head,
+    rows.map((r) => [
+      r.scenario,
+      String(r.events),
+      String(r.floor_cpu_us_per_event),
+      String(r.service_cpu_us_per_event),
+      `${r.ratio.toFixed(2)}×`,
+      String(r.stub_cpu_us_per_event),
+      String(r.service_events_per_s),
+    ]),
+  );
+}
+
+function latencyTable(section: LatencySection): string {
+  const head = ['scenario', 'events', 's', 'events/s', 'requests', 'revisions/request', 'API ms (mean)'];
+  const table = formatTable(
+    head,
+    section.rows.map((r) => [
+      r.scenario,
+      String(r.events),
+      r.seconds.toFixed(1),
+      String(r.events_per_s),
+      String(r.requests),
+      r.mean_batch_size.toFixed(1),
+      r.api_mean_service_ms.toFixed(1),
+    ]),
+  );
+  return `${table}\nbatching: ${section.batching_speedup}× the events/s of one revision per request`;
+}
+
+function memoryTable(peaks: readonly PeakRow[], long: LongRun | undefined): string {
+  const rows = peaks.map((p) => [p.scenario, String(p.events), p.seconds.toFixed(1), String(p.peak_rss_mb)]);
+  if (long)
+    rows.push([
+      'long run, small events',
+      String(long.events),
+      String(long.seconds),
+      String(long.peak_rss_mb),
+    ]);
+  const parts = [formatTable(['run (built CLI)', 'events', 's', 'peak RSS MB'], rows)];
+  if (long) {
+    const at = long.at.map((a) => [
+      `${a.percent} %`,
+      String(a.done),
+      String(a.seconds),
+      String(a.rss_mb),
+      String(a.heap_used_mb),
+    ]);
+    parts.push(formatTable(['long run', 'events done', 's', 'RSS MB', 'heap used MB'], at));
+    parts.push(
+      `long run: ${long.events_per_s} events/s; RSS growth from 25 % on: ${long.rss_growth_mb_per_100k_events} MB per 100,000 events`,
+    );
+  }
+  return parts.join('\n\n');
 }
 
 const machine = {
@@ -263,12 +273,14 @@ const machine = {
   os: `${osType()} ${release()}`,
   node: process.version,
 };
-const command = `${scale === 1 ? '' : `BENCH_SCALE=${scale} `}npm run bench`;
+const command = `${scale === 1 ? '' : `BENCH_SCALE=${scale} `}${withLongRun ? '' : 'BENCH_LONG=0 '}npm run bench`;
 console.log(
-  `${command}: node ${process.version}, ${machine.cpus} × ${machine.cpu}; stub API in a separate process on the same machine`,
+  `${command}: node ${process.version}, ${machine.cpus} × ${machine.cpu}; API simulator in a separate process on the same machine`,
 );
-const validate = await pageChangeValidator(schemaDir);
+const validate = await pageChangeValidator(SCHEMA_DIR);
 const started = performance.now();
+
+console.log('\n1. CPU: floor and service, API without latency');
 const rows: Row[] = [];
 for (const s of scenarios) {
   const row = await run(s, validate);
@@ -283,9 +295,27 @@ for (const s of scenarios) {
     ].join(' '),
   );
 }
-console.log(`\n${table(rows)}`);
+console.log(`\n${cpuTable(rows)}`);
+
+console.log(
+  `\n2. Latency: API median ${LATENCY.LATENCY_MEDIAN_MS} ms, p99 ${LATENCY.LATENCY_P99_MS} ms, ${LATENCY.CONCURRENCY} requests served at once`,
+);
+const latency = await runLatencyScenarios(scaled(4_000), scaled(2_000));
+console.log(latencyTable(latency));
+
+console.log('\n3. Memory of the built CLI, API without latency');
+const peaks: PeakRow[] = [await realisticCorpusPeak(scaled(40_000))];
+const large = await largeContentPeak(scaled(2_000), scaled(100, 5));
+peaks.push(large);
+const long = withLongRun ? await longRun(scaled(1_000_000, 10_000)) : undefined;
+console.log(memoryTable(peaks, long));
+
+console.log('\n4. Kafka: the service on the real broker next to a kcat pass-through of the same records');
+const kafka = await measureKafka({ scale, log: (line) => console.log(`  ${line}`) });
+console.log(kafkaTable(kafka));
+
 const date = new Date().toISOString().slice(0, 10);
-const results = join(root, 'bench/results');
+const results = join(REPO_ROOT, 'bench/results');
 await mkdir(results, { recursive: true });
 const file = join(results, `${date}.json`);
 const report = {
@@ -298,11 +328,49 @@ const report = {
     floor_cpu_us_per_event:
       'CPU (user + system) of one process over: JSON.parse of each input line, ajv validation of input and output against mediawiki/page/change 1.2.0 (compiled once), JSON.parse of each Action API answer (batches of batch_size revisions per wiki, built before timing), attaching content_body, JSON.stringify of the output; after a warm-up pass over the first 2,000 events',
     service_cpu_us_per_event:
-      'CPU (user + system) of the bench process over runPageContentChangeJob, file source to file sink, against the stub API in another process; includes file reading and writing and the HTTP client; excludes the stub',
-    stub_cpu_us_per_event: 'CPU of the stub API process while serving that run, not counted in the ratio',
+      'CPU (user + system) of the bench process over runPageContentChangeJob, file source to file sink, configuration defaults but batch_size, against the API simulator (no latency) in another process; includes file reading and writing and the HTTP client; excludes the simulator. Warm, as the floor: after a run of up to 2,000 of the same events; without start-up: the CPU of a run of one event (service_startup_cpu_ms: configuration, schema compiles) is subtracted before dividing by the events',
+    service_cpu_us_per_event_with_startup: 'the same CPU, start-up included, divided by the events',
+    stub_cpu_us_per_event:
+      'CPU of the API simulator process (bench/api-simulator.ts, no latency) while serving that run, not counted in the ratio',
     ratio: 'service_cpu_us_per_event / floor_cpu_us_per_event',
+    latency:
+      'The realistic corpus (a prefix of the same seeded corpus for both rows), file to file with runPageContentChangeJob in the bench process, against the API simulator in another process: log-normal service time with the given median and p99 (seeded), at most `concurrency` requests served at once (FIFO queue beyond). Configuration: the defaults (batch_size 50, max_concurrent_requests 8, batch_linger_ms 5, runtime.max_in_flight 1000), then the same with batch_size 1',
+    'latency.rows.events_per_s':
+      'events / wall-clock seconds of runPageContentChangeJob (reading the input to writing the last output)',
+    'latency.rows.requests': 'HTTP requests the simulator answered',
+    'latency.rows.mean_batch_size':
+      'revision ids per request as the simulator counted them (ids of a batch / batches)',
+    'latency.rows.api_mean_service_ms':
+      'mean time from a request being admitted by the simulator to its answer being written (the drawn latency plus building the answer)',
+    'latency.rows.api_max_concurrent':
+      'most requests the simulator was serving at once (the service sends at most max_concurrent_requests)',
+    'latency.rows.api_mean_queue_wait_ms': "mean time a request waited for one of the simulator's slots",
+    'latency.batching_speedup': 'events_per_s with the defaults / events_per_s with batch_size 1',
+    'memory.peaks.peak_rss_mb':
+      "the built CLI (node bin/mw-enrich.js page-content-change), file to file, as a child process against the API simulator (no latency): the largest VmHWM (and VmRSS) of /proc/<pid>/status read every 250 ms until it exits; the configuration's defaults, log_level warn",
+    'memory.peaks (realistic corpus)':
+      'the realistic corpus, contents of bench/corpus.ts sizes (median about 3 KB, up to 2 MB)',
+    'memory.peaks (10 MB revisions)':
+      "fixed-shape edits of one wiki with 1 KB contents but a burst of `large` consecutive revisions of 10,000,000 bytes in the middle of the input; the simulator cuts answers at 8 MiB of content (MediaWiki's $wgAPIMaxResultSize) and continues, so each answer carries one large revision; no setting changed: inputs stay small (runtime.max_record_bytes 10 MiB), answers stay under enrich.max_response_bytes (64 MiB), enrich.max_content_size is unset and the file sink has no size limit",
+    'memory.long_run':
+      'fixed-shape edits (1 KB contents, 50,000 pages) written to the input file as a stream, the built CLI file to file with runtime.metrics_port set; every second RSS from /proc and, from /metrics, outcomes so far and nodejs heap used. `at`: the first sample at or past 10/25/50/75/100 % of the events (the last sample when the process ended before /metrics showed 100 %)',
+    'memory.long_run.rss_growth_mb_per_100k_events':
+      'least-squares slope of RSS over events done, from the samples at or past 25 % of the events, × 100,000',
+    'memory.long_run.events_per_s': 'events / seconds from spawning the CLI to its exit',
+    kafka:
+      "The realistic corpus produced to a fresh input topic on the tests' broker (scripts/kafka.sh, one node). kcat: `kcat -C -e | kcat -P` to another topic, keys kept; CPU of both kcat processes from the kernel (bash `times`). service: the built CLI Kafka to Kafka against the API simulator (no latency), CPU from /proc/<pid>/stat from its first output to its last, events/s over the same span, peak RSS VmHWM. floor: bench/floor.ts on the same lines. ratio: service CPU / (kcat CPU + floor CPU)",
+    'kafka.latency':
+      "With the service caught up, events produced at rate_per_s by the bench (linger.ms 0) and matched on the output topic by meta.request_id: arrival minus send. copy: the same through a librdkafka consume-and-produce process with no work (the floor of Kafka's own latency)",
   },
   rows,
+  latency: {
+    median_ms: LATENCY.LATENCY_MEDIAN_MS,
+    p99_ms: LATENCY.LATENCY_P99_MS,
+    concurrency: LATENCY.CONCURRENCY,
+    ...latency,
+  },
+  memory: { peaks, long_run: long ?? null },
+  kafka,
 };
 await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
-console.log(`\nwritten to ${join('bench/results', `${date}.json`)}`);
+console.log(`\nwritten to ${join('bench/results', `${date}.json`)} in ${report.seconds} s`);

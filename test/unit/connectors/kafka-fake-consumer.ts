@@ -203,6 +203,7 @@ export function recordingDeps(): {
       },
       observe() {},
       gauge() {},
+      gaugeFrom() {},
       remove() {},
       event() {},
     },
