@@ -36,7 +36,7 @@ import { pathToFileURL } from 'node:url';
 import { createTopics } from '../src/connectors/kafka/index.js';
 import { DEFAULT_MEDIAWIKI_OPTIONS } from '../src/mediawiki/options.js';
 import { ensureBuilt, REPO_ROOT } from '../test/helpers/cli.js';
-import { ensureKafka, uniqueName } from '../test/helpers/kafka.js';
+import { ensureKafka, kafkaScript, uniqueName } from '../test/helpers/kafka.js';
 import { checkCorpus, contentBytesFor, generateCorpus, pageChangeValidator } from './corpus.js';
 import { measureFloor } from './floor.js';
 import { startCopy } from './kafka-copy.js';
@@ -301,8 +301,23 @@ async function measureService(
   }
 }
 
-/** Everything above in one run; throws unless every check holds. */
+/**
+ * Everything above in one run; throws unless every check holds. The broker is the tests' one: used
+ * when it answers, else started for this run and stopped again after it.
+ */
 export async function measureKafka(options: KafkaBenchOptions = {}): Promise<KafkaBenchResult> {
+  const running = await kafkaScript('status').then(
+    () => true,
+    () => false,
+  );
+  try {
+    return await measureOnBroker(options);
+  } finally {
+    if (!running) await kafkaScript('stop');
+  }
+}
+
+async function measureOnBroker(options: KafkaBenchOptions): Promise<KafkaBenchResult> {
   const started = performance.now();
   const scale = options.scale ?? 1;
   const events = Math.max(1000, Math.round((options.events ?? 100_000) * scale));
