@@ -129,7 +129,7 @@ export const RUNTIME_SCHEMA: ConfigSchema = section(
       minimum: MIB,
       default: 256 * MIB,
       description:
-        'Most bytes of the records in flight: input bytes from the moment a record is read, plus its output (or error event) bytes once built. The source is not read while over it; a single record larger than the budget is still taken, alone.',
+        'Most bytes of the records in flight: input bytes from the moment a record is read, plus its output (or error event) bytes once built; until then, the content size the input announces (`revision.rev_size`). The source is not read while over it; a single record larger than the budget is still taken, alone.',
     },
     max_record_bytes: {
       type: 'integer',

@@ -62,7 +62,11 @@ export const ENRICH_SCHEMA: ConfigSchema = section(
       D.batchSize,
       `Revisions per request (one wiki per request). At most ${REVIDS_LIMIT}, or ${B.batchSize[1]} with \`api_high_limits\`.`,
     ),
-    batch_linger_ms: integer(B.lingerMs, D.lingerMs, 'How long an open batch waits for more revisions.'),
+    batch_linger_ms: integer(
+      B.lingerMs,
+      D.lingerMs,
+      'How long an open batch waits for more revisions before it is sent; while every request slot (`max_concurrent_requests`) is busy it goes on taking revisions of its wiki until a slot frees or it is full.',
+    ),
     api_high_limits: {
       type: 'boolean',
       default: D.apiHighLimits,
