@@ -214,7 +214,14 @@ export class PrometheusMetrics implements Metrics {
       if (plain) return plain;
     }
     let key = `${method}\u0000${name}`;
-    for (const label in labels) key += `\u0000${label}\u0000${labels[label]}`;
+    for (const label in labels) {
+      const value = labels[label];
+      // NUL separates the key's parts: a value holding one could pass for another label set.
+      if (typeof value === 'string' && value.includes('\u0000')) {
+        return this.refuse(name, `value of ${label}`, `${label} holds a NUL character`);
+      }
+      key += `\u0000${label}\u0000${value}`;
+    }
     const known = this.series.get(key);
     if (known) return known;
     const found = this.check(method, name, labels);
@@ -225,6 +232,9 @@ export class PrometheusMetrics implements Metrics {
       // Added up here and handed to prom-client when collected: its `inc` hashes the labels on
       // every call, several times per record.
       const counted = { labels: { ...labels }, pending: 0 };
+      // The series exists from its first write, even of 0, as prom-client's own would.
+      if (found.family.labels.length === 0) (metric as Counter).inc(0);
+      else (metric as Counter).inc(labels, 0);
       let list = this.pendingCounts.get(found.family.name);
       if (!list) this.pendingCounts.set(found.family.name, (list = []));
       list.push(counted);

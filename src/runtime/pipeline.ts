@@ -192,7 +192,8 @@ export class Pipeline {
     }
     // The output the input announces is weighed at once, and replaced by the real one as soon as it
     // exists (it may then wait a long time behind its key's predecessor).
-    const expected = handled.expectedBytes ?? 0;
+    const announced = handled.expectedBytes;
+    const expected = announced !== undefined && Number.isFinite(announced) && announced > 0 ? announced : 0;
     if (expected > 0) {
       this.window.charge(expected);
       held += expected;

@@ -65,3 +65,16 @@ test('a gauge from a reader is read at every collection; a write resolved once s
   assert.throws(() => metrics.count('outcomes_total', { outcome: 'passed' }), /labels/);
   assert.throws(() => metrics.count('outcomes_total', { outcome: 'passed' }), /labels/);
 });
+
+test('a label value holding NUL is refused, hit or miss; a first write of 0 makes the series', async () => {
+  const metrics = new PrometheusMetrics({ defaultMetrics: false, strict: true });
+  metrics.count('mediawiki_requests', { status: '200', error_type: 'none' });
+  assert.throws(
+    () => metrics.count('mediawiki_requests', { status: '200\u0000error_type\u0000none' }),
+    /NUL/,
+  );
+  metrics.count('outcome_reasons', { outcome: 'dropped', reason: 'zero' }, 0);
+  const body = await metrics.registry.metrics();
+  assert.match(body, /^mw_enrich_mediawiki_requests_total\{status="200",error_type="none"\} 1$/m);
+  assert.match(body, /^mw_enrich_outcome_reasons_total\{outcome="dropped",reason="zero"\} 0$/m);
+});

@@ -159,6 +159,22 @@ test('an output the input announces is weighed from the start, then replaced by 
   assert.deepEqual(Object.fromEntries(source.lastCommit), { p: 30 });
 });
 
+test('an announced size that is no size (infinite, NaN, negative) is not weighed', async () => {
+  const input = Array.from({ length: 40 }, (_, i) => record('p', i, { k: `k${i}`, n: i }));
+  const track = { inFlight: 0, max: 0 };
+  const inner = stubHandler(() => 3, track);
+  const announced = [Number.POSITIVE_INFINITY, Number.NaN, -5];
+  const handler: RecordHandler = {
+    ...inner,
+    handle: (rec) => ({ ...inner.handle(rec), expectedBytes: announced[rec.offset % 3]! }),
+  };
+  const summary = await new Pipeline(
+    options({ source: new MemorySource(input), handler, maxInFlight: 100, maxInFlightBytes: 1_000_000 }),
+  ).run();
+  assert.equal(summary.outcomes.enriched, 40);
+  assert.ok(track.max > 10, `records still go many at a time (at most ${track.max} were)`);
+});
+
 test('drops, error events and outputs each go to their place; the summary counts them', async () => {
   const input = [
     record('p', 0, { k: 'a', n: 0 }),
