@@ -182,7 +182,8 @@ const MAX_CACHED_TARGETS = 1000;
 /**
  * Gives each revision `part` found to `found` and returns the part without them, so that it no
  * longer holds their contents (the batcher does not read the final result of a revision it was
- * given early).
+ * given early). A revision one answer could not read and a later answer of the batch brings is
+ * thus given its content.
  */
 function handOver(
   part: RevisionsResponsePart,
