@@ -1,3 +1,4 @@
+import { boundedMemo } from '../core/bounded-memo.js';
 import { ConfigError } from '../core/errors.js';
 import { canonicalWikiDomain } from './wiki-domain.js';
 
@@ -56,15 +57,6 @@ export function compileDomainAllowlist(patterns: readonly string[], key = 'allow
     if (name === undefined) return false;
     return exact.has(name) || suffixes.some((suffix) => name.endsWith(suffix));
   };
-  // Asked for every event, about few names: answers are remembered, boundedly (names come from input).
-  const answers = new Map<string, boolean>();
-  return (domain: string): boolean => {
-    let allowed = answers.get(domain);
-    if (allowed === undefined) {
-      allowed = allows(domain);
-      if (answers.size >= MAX_REMEMBERED_ANSWERS) answers.clear();
-      answers.set(domain, allowed);
-    }
-    return allowed;
-  };
+  // Asked for every event, about few names: answers are remembered.
+  return boundedMemo(allows, MAX_REMEMBERED_ANSWERS);
 }

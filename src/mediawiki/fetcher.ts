@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { boundedMemo } from '../core/bounded-memo.js';
 import { EnrichmentError, isEnrichmentError } from '../core/errors.js';
 import { noopMetrics, type Metrics } from '../core/metrics.js';
 import { RevisionBatcher } from './batch.js';
@@ -68,18 +69,11 @@ export function createRevisionFetcher(
   const isAllowed = compileDomainAllowlist(resolved.allowedDomains);
   const client = new ActionApiClient(resolved, { dispatcher: deps.dispatcher, now, metrics });
   // Bounded: with a wildcard pattern the inputs choose how many distinct wikis there are.
-  const targets = new Map<string, WikiTarget>();
+  const targetFor = boundedMemo(
+    (domain: string) => resolveWikiTarget(resolved.endpointTemplate, domain, resolved.httpRoutes),
+    MAX_CACHED_TARGETS,
+  );
   let closed = false;
-
-  function targetFor(domain: string): WikiTarget {
-    let target = targets.get(domain);
-    if (target === undefined) {
-      target = resolveWikiTarget(resolved.endpointTemplate, domain, resolved.httpRoutes);
-      if (targets.size >= MAX_CACHED_TARGETS) targets.clear();
-      targets.set(domain, target);
-    }
-    return target;
-  }
 
   async function requestPart(target: WikiTarget, params: URLSearchParams): Promise<RevisionsResponsePart> {
     let status = 'none';

@@ -1,4 +1,5 @@
 import { domainToASCII } from 'node:url';
+import { boundedMemo } from '../core/bounded-memo.js';
 
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 /** A last label the WHATWG URL parser reads as a number, which makes the whole name an IPv4 address. */
@@ -21,18 +22,11 @@ const NUMERIC_LABEL = /^(?:[0-9]+|0x[0-9a-f]*)$/;
  */
 export function canonicalWikiDomain(raw: unknown): string | undefined {
   if (typeof raw !== 'string' || raw.length === 0 || raw.length > 253) return undefined;
-  // Every event names its wiki, and a stream has few: the answer is remembered (null for "no name").
-  const known = recent.get(raw);
-  if (known !== undefined) return known ?? undefined;
-  const name = canonicalise(raw);
-  // Names come from input: the memory is bounded, and forgets everything when full.
-  if (recent.size >= MAX_REMEMBERED) recent.clear();
-  recent.set(raw, name ?? null);
-  return name;
+  // Every event names its wiki, and a stream has few: the answer is remembered.
+  return canonicalName(raw);
 }
 
-const MAX_REMEMBERED = 4096;
-const recent = new Map<string, string | null>();
+const canonicalName = boundedMemo(canonicalise, 4096);
 
 function canonicalise(raw: string): string | undefined {
   // Checked before lower-casing: toLowerCase maps some non-ASCII letters (the Kelvin sign) to ASCII.
