@@ -31,19 +31,14 @@ const MISNAMED_DEFAULT_METRICS = [
 
 type Metric = Counter | Gauge | Histogram;
 
-const unused = () => {
-  throw new Error('a series is written with the method of its family only');
-};
-
 /** The labels of a write that gives none: one object, so that the hot path can tell it by identity. */
 const NO_LABELS: Labels = Object.freeze({});
 
-/** One series of a family, resolved once: what a write with the same name and labels goes to. */
-interface Series {
-  inc(value: number): void;
-  observe(value: number): void;
-  set(value: number): void;
-}
+/**
+ * One series of a family, resolved once: what a write with the same method, name and labels goes
+ * to (an increment, an observation or a value, by the family's type).
+ */
+type Series = (value: number) => void;
 
 interface Registered {
   readonly family: MetricFamily;
@@ -118,7 +113,7 @@ export class PrometheusMetrics implements Metrics {
       if (this.check('count', name, labels)) this.refuse(name, 'value', `counter increment ${value}`);
       return;
     }
-    this.resolve('count', name, labels)?.inc(value);
+    this.resolve('count', name, labels)?.(value);
   }
 
   observe(name: string, value: number, labels: Labels = NO_LABELS): void {
@@ -126,11 +121,11 @@ export class PrometheusMetrics implements Metrics {
       if (this.check('observe', name, labels)) this.refuse(name, 'value', `observation ${value}`);
       return;
     }
-    this.resolve('observe', name, labels)?.observe(value);
+    this.resolve('observe', name, labels)?.(value);
   }
 
   gauge(name: string, value: number, labels: Labels = NO_LABELS): void {
-    this.resolve('gauge', name, labels)?.set(value);
+    this.resolve('gauge', name, labels)?.(value);
   }
 
   gaugeFrom(name: string, read: () => number): void {
@@ -238,15 +233,15 @@ export class PrometheusMetrics implements Metrics {
       let list = this.pendingCounts.get(found.family.name);
       if (!list) this.pendingCounts.set(found.family.name, (list = []));
       list.push(counted);
-      series = { inc: (value) => (counted.pending += value), observe: unused, set: unused };
-    } else {
+      series = (value) => (counted.pending += value);
+    } else if (method === 'observe') {
       // prom-client's child binds the label values once; a family without labels is its own series.
-      const bound = (found.family.labels.length === 0 ? metric : metric.labels(labels)) as Partial<Series>;
-      series = {
-        inc: (value) => bound.inc!(value),
-        observe: (value) => bound.observe!(value),
-        set: (value) => bound.set!(value),
-      };
+      const bound =
+        found.family.labels.length === 0 ? (metric as Histogram) : (metric as Histogram).labels(labels);
+      series = (value) => bound.observe(value);
+    } else {
+      const bound = found.family.labels.length === 0 ? (metric as Gauge) : (metric as Gauge).labels(labels);
+      series = (value) => bound.set(value);
     }
     this.series.set(key, series);
     if (labels === NO_LABELS) this.plain[method].set(name, series);

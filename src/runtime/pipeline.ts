@@ -125,14 +125,14 @@ export class Pipeline {
           await this.slotOrStop(wait);
           if (this.stopping) {
             // The slot, once granted, goes back at once.
-            void wait.then(() => this.release(bytes));
+            void wait.then(() => this.window.release(bytes));
             break;
           }
         }
         if ((this.revocations.get(record.partition) ?? 0) !== ownership) {
           // Its partition was revoked while it waited for a slot: whoever owns the partition now
           // reads it again (this process too, from the commit, if the partition came back).
-          this.release(bytes);
+          this.window.release(bytes);
           continue;
         }
         this.admit(record, ownership, readAt);
@@ -187,7 +187,7 @@ export class Pipeline {
       handled = handler.handle(record);
     } catch (err) {
       this.fail(err);
-      this.release(held);
+      this.window.release(held);
       return;
     }
     // The output the input announces is weighed at once, and replaced by the real one as soon as it
@@ -221,11 +221,7 @@ export class Pipeline {
         (err: unknown) => this.fail(err),
       )
       .catch((err: unknown) => this.fail(err))
-      .finally(() => this.release(held));
-  }
-
-  private release(bytes: number): void {
-    this.window.release(bytes);
+      .finally(() => this.window.release(held));
   }
 
   /** Issues the send of an outcome (in key order) and returns its acknowledgement, not awaited. */
