@@ -36,7 +36,7 @@ import { pathToFileURL } from 'node:url';
 import { createTopics } from '../src/connectors/kafka/index.js';
 import { DEFAULT_MEDIAWIKI_OPTIONS } from '../src/mediawiki/options.js';
 import { ensureBuilt, REPO_ROOT } from '../test/helpers/cli.js';
-import { ensureKafka, kafkaScript, uniqueName } from '../test/helpers/kafka.js';
+import { uniqueName } from '../test/helpers/kafka.js';
 import { checkCorpus, contentBytesFor, generateCorpus, pageChangeValidator } from './corpus.js';
 import { measureFloor } from './floor.js';
 import { startCopy } from './kafka-copy.js';
@@ -55,6 +55,7 @@ import {
   deleteTopics,
   outcomeTotals,
   startApi,
+  withBroker,
   type ApiProcess,
   type EndOffsets,
 } from './kafka-tools.js';
@@ -301,23 +302,12 @@ async function measureService(
   }
 }
 
-/**
- * Everything above in one run; throws unless every check holds. The broker is the tests' one: used
- * when it answers, else started for this run and stopped again after it.
- */
-export async function measureKafka(options: KafkaBenchOptions = {}): Promise<KafkaBenchResult> {
-  const running = await kafkaScript('status').then(
-    () => true,
-    () => false,
-  );
-  try {
-    return await measureOnBroker(options);
-  } finally {
-    if (!running) await kafkaScript('stop');
-  }
+/** Everything above in one run, on the tests' broker (`withBroker`); throws unless every check holds. */
+export function measureKafka(options: KafkaBenchOptions = {}): Promise<KafkaBenchResult> {
+  return withBroker((bootstrap) => measureOnBroker(bootstrap, options));
 }
 
-async function measureOnBroker(options: KafkaBenchOptions): Promise<KafkaBenchResult> {
+async function measureOnBroker(bootstrap: string, options: KafkaBenchOptions): Promise<KafkaBenchResult> {
   const started = performance.now();
   const scale = options.scale ?? 1;
   const events = Math.max(1000, Math.round((options.events ?? 100_000) * scale));
@@ -325,7 +315,7 @@ async function measureOnBroker(options: KafkaBenchOptions): Promise<KafkaBenchRe
   const batchSize = options.batchSize ?? 50;
   const log = options.log ?? (() => undefined);
 
-  const [bootstrap] = await Promise.all([ensureKafka(), ensureBuilt()]);
+  await ensureBuilt();
   const { lines, stats } = generateCorpus(events);
   await checkCorpus(lines, SCHEMA_DIR);
   const inputBytes = lines.reduce((sum, line) => sum + Buffer.byteLength(line) + 1, 0);

@@ -24,10 +24,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createTopics } from '../src/connectors/kafka/index.js';
 import { BIN, ensureBuilt, REPO_ROOT } from '../test/helpers/cli.js';
 import { pageChangeEvent } from '../test/helpers/events.js';
-import { ensureKafka, uniqueName } from '../test/helpers/kafka.js';
+import { uniqueName } from '../test/helpers/kafka.js';
 import { freePort } from '../test/helpers/ports.js';
 import { produceLines } from './kafka-kcat.js';
-import { deleteTopics, metricValues, outcomeTotals, startApi, statusBytes } from './kafka-tools.js';
+import {
+  deleteTopics,
+  kafkaServiceConfig,
+  metricValues,
+  outcomeTotals,
+  startApi,
+  statusBytes,
+  withBroker,
+} from './kafka-tools.js';
 
 const EVENTS = Number(process.env.KAFKA_RSS_EVENTS ?? 500_000);
 const PAGES = Number(process.env.KAFKA_RSS_PAGES ?? 50_000);
@@ -108,8 +116,8 @@ async function sample(
 
 const mb = (bytes: number) => `${(bytes / MB).toFixed(0)} MB`;
 
-async function main(): Promise<number> {
-  const [bootstrap] = await Promise.all([ensureKafka(), ensureBuilt()]);
+async function main(bootstrap: string): Promise<number> {
+  await ensureBuilt();
   const prefix = `${uniqueName('bench-rss')}.`;
   const input = `${prefix}mediawiki.page_change.v1`;
   const topics = [
@@ -138,37 +146,14 @@ async function main(): Promise<number> {
     const config = join(dir, 'service.json');
     await writeFile(
       config,
-      JSON.stringify({
-        stream_manager: {
-          job_name: 'mw-page-content-change-enrich',
-          stream_config_uri: 'examples/stream-config.yaml',
-          schema_uris: ['schemas/primary/jsonschema'],
-          source: {
-            stream: 'mediawiki.page_change.v1:1.2.0',
-            connector: 'kafka',
-            options: {
-              bootstrap_servers: [bootstrap],
-              topics: [input],
-              consumer_group: uniqueName('bench-rss'),
-              offsets_initializer: 'earliest',
-            },
-          },
-          sink: {
-            stream: 'mediawiki.page_content_change.v1:1.2.0',
-            connector: 'kafka',
-            options: { bootstrap_servers: [bootstrap], kafka_topic_prefix: prefix },
-          },
-          error_sink: {
-            stream: 'mw-page-content-change-enrich.error:2.1.0',
-            connector: 'kafka',
-            options: { bootstrap_servers: [bootstrap], kafka_topic_prefix: prefix },
-          },
-        },
-        enrich: {
-          mediawiki_api_endpoint_template: `http://127.0.0.1:${stub.port}/w/api.php`,
-          user_agent: 'mediawiki-event-enrichment-bench/0.1 (kafka rss; bench@example.org)',
-        },
-        runtime: { metrics_port: metricsPort, log_level: 'warn' },
+      kafkaServiceConfig({
+        bootstrap,
+        inputTopic: input,
+        prefix,
+        consumerGroup: uniqueName('bench-rss'),
+        apiPort: stub.port,
+        metricsPort,
+        purpose: 'kafka rss',
       }),
     );
 
@@ -273,4 +258,4 @@ async function main(): Promise<number> {
   }
 }
 
-process.exitCode = await main();
+process.exitCode = await withBroker(main);

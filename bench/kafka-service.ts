@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BIN, REPO_ROOT } from '../test/helpers/cli.js';
 import { uniqueName } from '../test/helpers/kafka.js';
 import { freePort } from '../test/helpers/ports.js';
-import { cpuMicros, statusBytes, type EndOffsets } from './kafka-tools.js';
+import { cpuMicros, kafkaServiceConfig, statusBytes, type EndOffsets } from './kafka-tools.js';
 
 /** WMF's producers' max.request.size: the realistic corpus has revisions up to 2 MB. */
 export const MAX_RECORD_BYTES = 10 * 1024 * 1024;
@@ -46,43 +46,22 @@ export interface RunningService {
 export async function startService(o: ServiceOptions): Promise<RunningService> {
   const metricsPort = await freePort();
   const config = join(o.dir, 'service.json');
-  const sinkOptions = {
-    bootstrap_servers: [o.bootstrap],
-    kafka_topic_prefix: o.prefix,
-    properties: { 'message.max.bytes': String(MAX_RECORD_BYTES), ...o.producerProperties },
-  };
   await writeFile(
     config,
-    JSON.stringify({
-      stream_manager: {
-        job_name: 'mw-page-content-change-enrich',
-        stream_config_uri: 'examples/stream-config.yaml',
-        schema_uris: ['schemas/primary/jsonschema'],
-        source: {
-          stream: 'mediawiki.page_change.v1:1.2.0',
-          connector: 'kafka',
-          options: {
-            bootstrap_servers: [o.bootstrap],
-            topics: [o.inputTopic],
-            consumer_group: uniqueName('bench-kafka'),
-            offsets_initializer: 'earliest',
-            properties: o.consumerProperties,
-          },
-        },
-        sink: { stream: 'mediawiki.page_content_change.v1:1.2.0', connector: 'kafka', options: sinkOptions },
-        error_sink: {
-          stream: 'mw-page-content-change-enrich.error:2.1.0',
-          connector: 'kafka',
-          options: sinkOptions,
-        },
-      },
+    kafkaServiceConfig({
+      bootstrap: o.bootstrap,
+      inputTopic: o.inputTopic,
+      prefix: o.prefix,
+      consumerGroup: uniqueName('bench-kafka'),
+      apiPort: o.apiPort,
+      metricsPort,
+      purpose: 'kafka',
       enrich: {
-        mediawiki_api_endpoint_template: `http://127.0.0.1:${o.apiPort}/w/api.php`,
-        user_agent: 'mediawiki-event-enrichment-bench/0.1 (kafka; bench@example.org)',
         batch_size: o.batchSize,
         ...(o.batchLingerMs !== undefined && { batch_linger_ms: o.batchLingerMs }),
       },
-      runtime: { metrics_port: metricsPort, log_level: 'warn' },
+      consumerProperties: o.consumerProperties,
+      sinkProperties: { 'message.max.bytes': String(MAX_RECORD_BYTES), ...o.producerProperties },
     }),
   );
   const child = spawn(process.execPath, [BIN, 'page-content-change', '--config', config], {

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RdKafka } from '@confluentinc/kafka-javascript';
 import { REPO_ROOT } from '../test/helpers/cli.js';
+import { ensureKafka, kafkaScript } from '../test/helpers/kafka.js';
 
 export interface ApiProcess {
   readonly child: ChildProcess;
@@ -120,4 +121,76 @@ export function outcomeTotals(body: string): Record<string, number> {
     outcomes[outcome] = (outcomes[outcome] ?? 0) + value;
   }
   return outcomes;
+}
+
+export interface KafkaServiceConfig {
+  readonly bootstrap: string;
+  readonly inputTopic: string;
+  /** kafka_topic_prefix of the sinks. */
+  readonly prefix: string;
+  readonly consumerGroup: string;
+  readonly apiPort: number;
+  readonly metricsPort: number;
+  /** Said in the User-Agent: which benchmark asks. */
+  readonly purpose: string;
+  /** Over the configuration's `enrich` defaults. */
+  readonly enrich?: Readonly<Record<string, unknown>>;
+  readonly consumerProperties?: Readonly<Record<string, string>>;
+  /** librdkafka properties of both sinks. */
+  readonly sinkProperties?: Readonly<Record<string, string>>;
+}
+
+/** The page-content-change job, Kafka to Kafka, against the API stand-in: its configuration file's content. */
+export function kafkaServiceConfig(o: KafkaServiceConfig): string {
+  const sinkOptions = {
+    bootstrap_servers: [o.bootstrap],
+    kafka_topic_prefix: o.prefix,
+    ...(o.sinkProperties && { properties: o.sinkProperties }),
+  };
+  return JSON.stringify({
+    stream_manager: {
+      job_name: 'mw-page-content-change-enrich',
+      stream_config_uri: 'examples/stream-config.yaml',
+      schema_uris: ['schemas/primary/jsonschema'],
+      source: {
+        stream: 'mediawiki.page_change.v1:1.2.0',
+        connector: 'kafka',
+        options: {
+          bootstrap_servers: [o.bootstrap],
+          topics: [o.inputTopic],
+          consumer_group: o.consumerGroup,
+          offsets_initializer: 'earliest',
+          ...(o.consumerProperties && { properties: o.consumerProperties }),
+        },
+      },
+      sink: { stream: 'mediawiki.page_content_change.v1:1.2.0', connector: 'kafka', options: sinkOptions },
+      error_sink: {
+        stream: 'mw-page-content-change-enrich.error:2.1.0',
+        connector: 'kafka',
+        options: sinkOptions,
+      },
+    },
+    enrich: {
+      mediawiki_api_endpoint_template: `http://127.0.0.1:${o.apiPort}/w/api.php`,
+      user_agent: `mediawiki-event-enrichment-bench/0.1 (${o.purpose}; bench@example.org)`,
+      ...o.enrich,
+    },
+    runtime: { metrics_port: o.metricsPort, log_level: 'warn' },
+  });
+}
+
+/**
+ * Runs `run` with the tests' broker (scripts/kafka.sh): the one that answers, else one started for
+ * this run and stopped again after it, so that a benchmark leaves the machine as it found it.
+ */
+export async function withBroker<T>(run: (bootstrap: string) => Promise<T>): Promise<T> {
+  const running = await kafkaScript('status').then(
+    () => true,
+    () => false,
+  );
+  try {
+    return await run(await ensureKafka());
+  } finally {
+    if (!running) await kafkaScript('stop');
+  }
 }
