@@ -43,6 +43,25 @@ function stubHandler(latency: () => number, track?: { inFlight: number; max: num
   };
 }
 
+/**
+ * A stub handler that notes how many records were in flight when each record entered (`before`, by
+ * offset) and lets `announce` give each record an `expectedBytes`.
+ */
+function enteringHandler(announce: (offset: number) => number | undefined = () => undefined) {
+  const track = { inFlight: 0, max: 0 };
+  const before: number[] = [];
+  const inner = stubHandler(() => 3, track);
+  const handler: RecordHandler = {
+    ...inner,
+    handle(rec) {
+      before[rec.offset] = track.inFlight;
+      const expectedBytes = announce(rec.offset);
+      return { ...inner.handle(rec), ...(expectedBytes !== undefined && { expectedBytes }) };
+    },
+  };
+  return { handler, track, before };
+}
+
 function out(value: object): SinkRecord {
   return { key: null, value: Buffer.from(JSON.stringify(value)) };
 }
@@ -110,17 +129,7 @@ test('maxInFlightBytes bounds the bytes in flight: large records wait for room, 
     record('p', 40, { k: 'huge', n: 40, pad: pad(1_000_000) }),
     ...Array.from({ length: 10 }, (_, i) => record('p', 41 + i, { k: `s${i}`, n: 41 + i })),
   ];
-  const track = { inFlight: 0, max: 0 };
-  // How many records were in flight when each record entered.
-  const before: number[] = [];
-  const inner = stubHandler(() => 3, track);
-  const handler: RecordHandler = {
-    ...inner,
-    handle(rec) {
-      before[rec.offset] = track.inFlight;
-      return inner.handle(rec);
-    },
-  };
+  const { handler, track, before } = enteringHandler();
   const source = new MemorySource(input);
   const sink = new MemorySink();
   const summary = await new Pipeline(
@@ -137,16 +146,7 @@ test('maxInFlightBytes bounds the bytes in flight: large records wait for room, 
 test('an output the input announces is weighed from the start, then replaced by the real one', async () => {
   // Small inputs announcing 100 KB of content each; their outputs turn out small.
   const input = Array.from({ length: 30 }, (_, i) => record('p', i, { k: `k${i}`, n: i }));
-  const track = { inFlight: 0, max: 0 };
-  const before: number[] = [];
-  const inner = stubHandler(() => 3, track);
-  const handler: RecordHandler = {
-    ...inner,
-    handle(rec) {
-      before[rec.offset] = track.inFlight;
-      return { ...inner.handle(rec), expectedBytes: rec.offset < 20 ? 100_000 : 0 };
-    },
-  };
+  const { handler, track, before } = enteringHandler((offset) => (offset < 20 ? 100_000 : 0));
   const source = new MemorySource(input);
   const summary = await new Pipeline(
     options({ source, handler, maxInFlight: 100, maxInFlightBytes: 350_000 }),
@@ -161,13 +161,8 @@ test('an output the input announces is weighed from the start, then replaced by 
 
 test('an announced size that is no size (infinite, NaN, negative) is not weighed', async () => {
   const input = Array.from({ length: 40 }, (_, i) => record('p', i, { k: `k${i}`, n: i }));
-  const track = { inFlight: 0, max: 0 };
-  const inner = stubHandler(() => 3, track);
   const announced = [Number.POSITIVE_INFINITY, Number.NaN, -5];
-  const handler: RecordHandler = {
-    ...inner,
-    handle: (rec) => ({ ...inner.handle(rec), expectedBytes: announced[rec.offset % 3]! }),
-  };
+  const { handler, track } = enteringHandler((offset) => announced[offset % 3]);
   const summary = await new Pipeline(
     options({ source: new MemorySource(input), handler, maxInFlight: 100, maxInFlightBytes: 1_000_000 }),
   ).run();

@@ -63,3 +63,20 @@ test('idle resolves once the last record is released', async () => {
   assert.equal(idle, true);
   assert.equal(window.inFlightBytes, 0);
 });
+
+test('bytes given back (an announced output that turned out smaller) admit the records waiting for them', async () => {
+  const window = new InFlightWindow(10, 100);
+  assert.equal(window.acquire(10), undefined);
+  window.charge(200); // announced
+  let admitted = false;
+  const next = window.acquire(10);
+  assert.ok(next, 'over the budget: the next record waits');
+  void next.then(() => (admitted = true));
+  await Promise.resolve();
+  assert.equal(admitted, false);
+  window.charge(-195); // the real output is 5 bytes: no record released, yet room again
+  await next;
+  assert.equal(admitted, true);
+  assert.equal(window.inFlight, 2);
+  assert.equal(window.inFlightBytes, 25);
+});
