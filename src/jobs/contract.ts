@@ -88,6 +88,12 @@ export interface RecordHandler {
   /** Called in source order, synchronously, so that keys are sequenced in input order. */
   handle(record: SourceRecord): Handled;
   /**
+   * Undefined while more records can be of use to the job now; else a promise that settles when
+   * they can again (an outside service it waits for has all the work queued it can take next).
+   * The runtime reads no further meanwhile: records read ahead of that would only wait, in memory.
+   */
+  whenAccepting?(): Promise<void> | undefined;
+  /**
    * The error event for an outcome larger than its sink accepts: an output (its error event carries
    * the raw input instead), or an error event whose raw input is itself too large (cut to fit).
    * `limit` is the limit that was exceeded; `errorSinkLimit`, when the error sink has its own, is

@@ -70,6 +70,8 @@ export class RevisionBatcher {
   /** Ready batches waiting for a slot, oldest first. */
   private readonly ready: OpenBatch[] = [];
   private running = 0;
+  /** Woken when the batcher stops being saturated (see `whenUnsaturated`). */
+  private unsaturated: { promise: Promise<void>; wake: () => void } | undefined;
   private readonly retryTimers = new Map<NodeJS.Timeout, Entry>();
   private closedWith: unknown;
 
@@ -96,11 +98,47 @@ export class RevisionBatcher {
     }
     this.open.clear();
     this.ready.length = 0;
+    this.wakeIfUnsaturated();
     for (const [timer, entry] of this.retryTimers) {
       clearTimeout(timer);
       entry.reject(error);
     }
     this.retryTimers.clear();
+  }
+
+  /**
+   * Saturated: every request slot is taken and the batch that gets the next one is already full.
+   * Another fetch can then not make the next request any larger, only the queue longer, so a
+   * caller reading ahead may wait for the promise (undefined when not saturated) instead of
+   * holding more records in memory. While the next batch is not full, more fetches fill it: that
+   * read-ahead is what makes requests to a slow API carry many revisions.
+   */
+  whenUnsaturated(): Promise<void> | undefined {
+    if (!this.saturated()) return undefined;
+    if (this.unsaturated === undefined) {
+      let wake!: () => void;
+      const promise = new Promise<void>((resolve) => (wake = resolve));
+      this.unsaturated = { promise, wake };
+    }
+    return this.unsaturated.promise;
+  }
+
+  private saturated(): boolean {
+    const slots = this.options.maxConcurrentRequests ?? Number.POSITIVE_INFINITY;
+    const next = this.ready[0];
+    return (
+      this.closedWith === undefined &&
+      this.running >= slots &&
+      next !== undefined &&
+      next.ids.size >= this.options.batchSize
+    );
+  }
+
+  private wakeIfUnsaturated(): void {
+    if (this.unsaturated === undefined || this.saturated()) return;
+    const { wake } = this.unsaturated;
+    this.unsaturated = undefined;
+    wake();
   }
 
   /** Fetches waiting in batches not yet running or for a retry (not those in a request). */
@@ -145,7 +183,7 @@ export class RevisionBatcher {
     const slots = this.options.maxConcurrentRequests ?? Number.POSITIVE_INFINITY;
     while (this.running < slots && this.closedWith === undefined) {
       const batch = this.ready.shift();
-      if (batch === undefined) return;
+      if (batch === undefined) break;
       if (this.open.get(batch.key) === batch) this.open.delete(batch.key);
       this.running += 1;
       const done = () => {
@@ -154,6 +192,7 @@ export class RevisionBatcher {
       };
       this.start(batch).then(done, done);
     }
+    this.wakeIfUnsaturated();
   }
 
   private start(batch: OpenBatch): Promise<void> {

@@ -162,6 +162,7 @@ export function createRevisionFetcher(
       }
       return batcher.submit(targetFor(domain), request.revId, request.ingestedAtMs);
     },
+    whenUnsaturated: () => batcher.whenUnsaturated(),
     async close(): Promise<void> {
       if (closed) return;
       closed = true;

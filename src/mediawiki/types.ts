@@ -34,6 +34,11 @@ export interface RevisionFetcher {
    * gives up (a non-retryable failure at once, a retryable one after its retries).
    */
   fetch(request: RevisionRequest): Promise<RevisionContent>;
+  /**
+   * Undefined while another fetch could still join the next request; else a promise that settles
+   * when it could: every request slot is taken and the batch next in line is full.
+   */
+  whenUnsaturated?(): Promise<void> | undefined;
   /** Stops batching timers and closes connections; pending fetches reject. */
   close(): Promise<void>;
 }

@@ -9,15 +9,14 @@ export class KeyedSequencer {
   run<T>(key: string | undefined, step: () => Promise<T>): Promise<T> {
     if (key === undefined) return step();
     const previous = this.tails.get(key);
+    // The next step of the key runs after this one whether it fulfils or rejects (`then(step, step)`),
+    // so the result itself is the key's tail; the same reaction that forgets it handles a rejection.
     const result = previous ? previous.then(step, step) : step();
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
+    this.tails.set(key, result);
+    const forget = () => {
+      if (this.tails.get(key) === result) this.tails.delete(key);
+    };
+    result.then(forget, forget);
     return result;
   }
 

@@ -70,16 +70,14 @@ export class PrometheusMetrics implements Metrics {
   private readonly logged = new Set<string>();
   /**
    * Accepted writes by method, name and labels, resolved to their series: the hot path (several
-   * writes per record) then costs a key and a lookup instead of the catalogue's checks and
-   * prom-client's hashing of the label object. Bounded as the series are: label values come from
-   * closed sets, and refused writes are not kept.
+   * writes per record) then costs a few map lookups instead of the catalogue's checks and
+   * prom-client's hashing of the label object, and builds no key. Bounded as the series are: label
+   * values come from closed sets, and refused writes are not kept.
    */
-  private readonly series = new Map<string, Series>();
-  /** Accepted writes without labels, by method and name. */
-  private readonly plain = {
-    count: new Map<string, Series>(),
-    observe: new Map<string, Series>(),
-    gauge: new Map<string, Series>(),
+  private readonly resolved = {
+    count: new Map<string, SeriesNode>(),
+    observe: new Map<string, SeriesNode>(),
+    gauge: new Map<string, SeriesNode>(),
   };
   /** Counter increments not yet handed to prom-client, by family (bounded as the series are). */
   private readonly pendingCounts = new Map<string, Array<{ labels: Labels; pending: number }>>();
@@ -203,22 +201,23 @@ export class PrometheusMetrics implements Metrics {
 
   /** The series a write goes to, checked against the catalogue the first time; undefined when refused. */
   private resolve(method: keyof typeof METHOD_TYPE, name: string, labels: Labels): Series | undefined {
-    // The most frequent writes (a counter per record) have no labels: no key to build.
-    if (labels === NO_LABELS) {
-      const plain = this.plain[method].get(name);
-      if (plain) return plain;
+    // One node per label and value, in the order the labels are given: no key is built per write.
+    let node = this.resolved[method].get(name);
+    for (const label in labels) {
+      if (node === undefined) break;
+      node = node.children?.get(label)?.get(labels[label]);
     }
-    let key = `${method}\u0000${name}`;
+    return node?.series ?? this.resolveFirst(method, name, labels);
+  }
+
+  private resolveFirst(method: keyof typeof METHOD_TYPE, name: string, labels: Labels): Series | undefined {
     for (const label in labels) {
       const value = labels[label];
-      // NUL separates the key's parts: a value holding one could pass for another label set.
+      // A label value is one value: a NUL, which no exposition reader expects, is refused.
       if (typeof value === 'string' && value.includes('\u0000')) {
         return this.refuse(name, `value of ${label}`, `${label} holds a NUL character`);
       }
-      key += `\u0000${label}\u0000${value}`;
     }
-    const known = this.series.get(key);
-    if (known) return known;
     const found = this.check(method, name, labels);
     if (!found) return undefined;
     const { metric } = found;
@@ -243,8 +242,17 @@ export class PrometheusMetrics implements Metrics {
       const bound = found.family.labels.length === 0 ? (metric as Gauge) : (metric as Gauge).labels(labels);
       series = (value) => bound.set(value);
     }
-    this.series.set(key, series);
-    if (labels === NO_LABELS) this.plain[method].set(name, series);
+    let node = this.resolved[method].get(name);
+    if (!node) this.resolved[method].set(name, (node = {}));
+    for (const label in labels) {
+      node.children ??= new Map();
+      let byValue = node.children.get(label);
+      if (!byValue) node.children.set(label, (byValue = new Map()));
+      let next = byValue.get(labels[label]);
+      if (!next) byValue.set(labels[label], (next = {}));
+      node = next;
+    }
+    node.series = series;
     return series;
   }
 
@@ -293,6 +301,12 @@ export class PrometheusMetrics implements Metrics {
     );
     return undefined;
   }
+}
+
+/** A resolved series, or the way to it: by the next label's name, then its value. */
+interface SeriesNode {
+  series?: Series;
+  children?: Map<string, Map<unknown, SeriesNode>>;
 }
 
 /** Every combination of the closed label values. */

@@ -137,6 +137,11 @@ export class Pipeline {
         }
         this.admit(record, ownership, readAt);
         if (this.stopping) break;
+        // Records read while the job can make no use of them only wait in memory, where each costs
+        // the collector the more, the more there are; the window stays the bound either way.
+        const busy = this.options.handler.whenAccepting?.();
+        if (busy) await this.slotOrStop(busy);
+        if (this.stopping) break;
       }
     } catch (err) {
       this.fail(err);
@@ -208,31 +213,40 @@ export class Pipeline {
     // partition, or a transaction could hold the output of an input whose offset it does not commit.
     const key = this.transactional ? record.partition : handled.key;
     const current = () => (this.revocations.get(record.partition) ?? 0) === ownership;
-    const emitted = this.sequencer.run(key, async () => this.emit(record, await weighed, current));
-    emitted
-      .then(
-        async ({ ack, outcome }) => {
-          await ack;
+    // Plain callbacks rather than async steps: this chain runs for every record, and each async
+    // function or extra link is a promise and a microtask more.
+    this.sequencer
+      .run(key, () => weighed.then((outcome) => this.emit(record, outcome, current)))
+      .then(({ ack, outcome }) =>
+        ack.then(() => {
           if (!current()) return;
           this.record(outcome);
           this.measure.acknowledged(record, outcome, readAt);
           this.tracker.done(record.partition, record.offset);
-        },
-        (err: unknown) => this.fail(err),
+        }),
       )
-      .catch((err: unknown) => this.fail(err))
-      .finally(() => this.window.release(held));
+      .then(
+        () => this.window.release(held),
+        (err: unknown) => {
+          this.fail(err);
+          this.window.release(held);
+        },
+      );
   }
 
   /** Issues the send of an outcome (in key order) and returns its acknowledgement, not awaited. */
-  private async emit(
-    record: SourceRecord,
-    outcome: Outcome,
-    current: () => boolean,
-  ): Promise<{ ack: Promise<void>; outcome: Outcome }> {
+  private emit(record: SourceRecord, outcome: Outcome, current: () => boolean): Emitted | Promise<Emitted> {
     if (this.failure) throw this.failure;
     if (!current()) return { ack: Promise.resolve(), outcome };
+    if (this.barrier) return this.afterBarrier().then(() => this.send(record, outcome));
+    return this.send(record, outcome);
+  }
+
+  private async afterBarrier(): Promise<void> {
     while (this.barrier) await this.barrier;
+  }
+
+  private send(record: SourceRecord, outcome: Outcome): Emitted {
     let final = outcome;
     let target: Sink | undefined;
     let out: SinkRecord | undefined;
@@ -399,6 +413,13 @@ export class Pipeline {
       ...(this.failure ? { failure: this.failure.message } : {}),
     };
   }
+}
+
+interface Emitted {
+  /** Settles when the sink has the outcome's record (at once when there is none to send). */
+  ack: Promise<void>;
+  /** The outcome as sent: an oversize output becomes a failure. */
+  outcome: Outcome;
 }
 
 function outputBytes(outcome: Outcome): number {

@@ -17,7 +17,7 @@ import type { RevisionContent, RevisionFetcher } from '../../mediawiki/types.js'
 import { canonicalWikiDomain } from '../../mediawiki/wiki-domain.js';
 import { pageChangeKindOf, type Handled, type Outcome, type RecordHandler } from '../contract.js';
 import { ENRICHED_KINDS, enrichEvent } from './enrich.js';
-import { checkInput, metaOf, type InputSchemas } from './input.js';
+import { checkInputNow, metaOf, type InputSchemas } from './input.js';
 
 export interface HandlerOptions {
   jobName: string;
@@ -93,6 +93,10 @@ export class PageContentChangeHandler implements RecordHandler {
     };
   }
 
+  whenAccepting(): Promise<void> | undefined {
+    return this.options.fetcher.whenUnsaturated?.();
+  }
+
   /**
    * The checks on the bytes, before anything is parsed: bounded size; valid UTF-8 (decoding would
    * silently replace bad bytes, and the error event could no longer carry the input as it was); and
@@ -139,7 +143,9 @@ export class PageContentChangeHandler implements RecordHandler {
     key: EventKey | undefined,
   ): Promise<Outcome> {
     const { options } = this;
-    const checked = await checkInput(parsed, options.input);
+    // Awaited only when it is a promise: an await of a plain value still costs a turn per record.
+    const pending = checkInputNow(parsed, options.input);
+    const checked = pending instanceof Promise ? await pending : pending;
     if (checked.dropped.length > 0) this.countDropped('input_fields_dropped', checked.dropped);
     const event = checked.event;
     const meta = metaOf(event);

@@ -97,10 +97,23 @@ export interface CheckedInput {
  * failure is not remembered as "unknown" (that would project the version for the life of the
  * process), only held for a short interval (`UnavailableSchemas`).
  */
-export async function checkInput(
+export function checkInput(event: Record<string, unknown>, schemas: InputSchemas): Promise<CheckedInput> {
+  try {
+    return Promise.resolve(checkInputNow(event, schemas));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/**
+ * `checkInput` without a promise when none is needed: an event of the pinned version, or of one
+ * already known to be missing, is checked at once (the common case, once per record); only another
+ * version waits for its schema. Throws what `checkInput` rejects with.
+ */
+export function checkInputNow(
   event: Record<string, unknown>,
   schemas: InputSchemas,
-): Promise<CheckedInput> {
+): CheckedInput | Promise<CheckedInput> {
   const declared = event.$schema;
   if (typeof declared !== 'string' || declared.length === 0) {
     throw new EnrichmentError('SchemaValidationError', 'event has no $schema');
@@ -116,22 +129,27 @@ export async function checkInput(
   if (parsed.title !== schemas.title) {
     throw new EnrichmentError('SchemaValidationError', `$schema ${uri} is not a ${schemas.title} schema`);
   }
-  let validate: Validate | undefined;
-  if (uri === schemas.pinned.uri) validate = schemas.pinned.validate;
-  else if (!schemas.unknown.has(uri) && !schemas.unavailable?.isWaiting(uri)) {
-    try {
-      validate = await schemas.validator.forSchema(uri);
-    } catch (err) {
+  if (uri === schemas.pinned.uri) return validated(event, uri, schemas.pinned.validate);
+  if (schemas.unknown.has(uri) || schemas.unavailable?.isWaiting(uri)) return projected(event, uri, schemas);
+  return schemas.validator.forSchema(uri).then(
+    (validate) => validated(event, uri, validate),
+    (err: unknown) => {
       if (err instanceof SchemaNotFoundError && err.definite) remember(schemas.unknown, uri);
       else schemas.unavailable?.failed(uri, err);
-    }
-  }
-  if (validate) {
-    const result = validate(event);
-    if (!result.valid)
-      throw new EnrichmentError('SchemaValidationError', `invalid against ${uri}: ${result.message}`);
-    return { event, dropped: [] };
-  }
+      return projected(event, uri, schemas);
+    },
+  );
+}
+
+function validated(event: Record<string, unknown>, uri: string, validate: Validate): CheckedInput {
+  const result = validate(event);
+  if (!result.valid)
+    throw new EnrichmentError('SchemaValidationError', `invalid against ${uri}: ${result.message}`);
+  return { event, dropped: [] };
+}
+
+/** An event of a version not to be had here, projected onto the pinned version and validated. */
+function projected(event: Record<string, unknown>, uri: string, schemas: InputSchemas): CheckedInput {
   const { value, dropped } = schemas.pinned.projection.project(event);
   const result = schemas.pinned.validate(value);
   if (!result.valid) {

@@ -95,6 +95,96 @@ describe('RevisionBatcher', () => {
     assert.deepEqual(metrics.observations.get('mediawiki_batch_revisions'), [1, 4, 1, 1]);
   });
 
+  /** A runner whose requests wait until the test opens them, one gate each, in order. */
+  function gatedRunner() {
+    const gates: Array<() => void> = [];
+    const run: BatchRunner = async (_target, revIds) => {
+      await new Promise<void>((open) => gates.push(open));
+      return new Map(revIds.map((id) => [id, { ok: true, revision: revision(id) } as RevisionResult]));
+    };
+    const openNext = async () => {
+      while (gates.length < 1) await sleep(1);
+      gates.shift()!();
+    };
+    return { run, openNext };
+  }
+
+  it('is saturated while every slot is busy and the batch next in line is full, and says when that ends', async (t) => {
+    const { run, openNext } = gatedRunner();
+    const { b } = batcher(run, { batchSize: 2, lingerMs: 1000, maxConcurrentRequests: 1 });
+    t.after(() => b.close());
+    const fetches = [b.submit(en, 1, 0), b.submit(en, 2, 0)];
+    await sleep(5);
+    assert.equal(b.whenUnsaturated(), undefined, 'the slot is busy, but nothing waits for it');
+    fetches.push(b.submit(en, 3, 0), b.submit(en, 3, 0));
+    assert.equal(b.whenUnsaturated(), undefined, 'a repeated id is one id: the batch is not full');
+    fetches.push(b.submit(de, 4, 0));
+    fetches.push(b.submit(en, 5, 0));
+    const saturated = b.whenUnsaturated();
+    assert.ok(saturated, 'a full batch waits for the only slot');
+    assert.equal(b.whenUnsaturated(), saturated, 'one promise for every caller');
+    let woken = false;
+    void saturated.then(() => (woken = true));
+    await sleep(5);
+    assert.equal(woken, false);
+    await openNext();
+    await saturated;
+    assert.equal(
+      b.whenUnsaturated(),
+      undefined,
+      'the full batch took the slot; the one lingering is not ready',
+    );
+    await openNext();
+    b.close();
+    const settled = await Promise.allSettled(fetches);
+    assert.deepEqual(
+      settled.map((s) => s.status),
+      ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
+    );
+  });
+
+  it('is not saturated while the batch next in line can still grow, though later ones are full', async (t) => {
+    const { run, openNext } = gatedRunner();
+    const { b } = batcher(run, { batchSize: 3, lingerMs: 1, maxConcurrentRequests: 1 });
+    t.after(() => b.close());
+    const fetches = [1, 2, 3, 4].map((id) => b.submit(en, id, 0));
+    await sleep(10); // 4's linger is over: its batch is next in line, with one id
+    fetches.push(...[11, 12, 13].map((id) => b.submit(de, id, 0)));
+    assert.equal(b.whenUnsaturated(), undefined, 'the full batch of de is behind the one of en');
+    fetches.push(b.submit(en, 5, 0));
+    assert.equal(b.whenUnsaturated(), undefined);
+    fetches.push(b.submit(en, 6, 0));
+    const saturated = b.whenUnsaturated();
+    assert.ok(saturated, 'the batch next in line filled up while it waited');
+    await openNext();
+    await sleep(5);
+    assert.equal(b.whenUnsaturated(), saturated, 'the full batch of de is next in line now');
+    await openNext();
+    await saturated;
+    assert.equal(b.whenUnsaturated(), undefined, 'nothing waits for the slot');
+    await openNext();
+    assert.deepEqual(
+      (await Promise.all(fetches)).map((r) => r.revId),
+      [1, 2, 3, 4, 11, 12, 13, 5, 6],
+    );
+  });
+
+  it('is never saturated without a bound on request slots, nor after close', async (t) => {
+    const run: BatchRunner = () => new Promise(() => {});
+    const { b } = batcher(run, { batchSize: 1, lingerMs: 1000 });
+    t.after(() => b.close());
+    const fetches = [1, 2, 3, 4].map((id) => b.submit(en, id, 0));
+    assert.equal(b.whenUnsaturated(), undefined);
+    const bounded = batcher(run, { batchSize: 1, lingerMs: 1000, maxConcurrentRequests: 1 }).b;
+    const more = [1, 2].map((id) => bounded.submit(en, id, 0));
+    const saturated = bounded.whenUnsaturated();
+    assert.ok(saturated);
+    bounded.close();
+    await saturated;
+    assert.equal(bounded.whenUnsaturated(), undefined);
+    void Promise.allSettled([...fetches, ...more]);
+  });
+
   it('a revision the runner finds early is settled at once, and its final result is not read', async (t) => {
     let finish!: () => void;
     const run: BatchRunner = async (_target, _revIds, found) => {

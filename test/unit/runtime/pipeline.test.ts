@@ -352,3 +352,55 @@ test('waiting for a window slot leaves nothing behind: the heap does not grow wi
   // A reaction left per wait costs about 300 bytes: 100,000 waits would add about 30 MB.
   assert.ok(growth < 5_000_000, `heap grew by ${(growth / 1e6).toFixed(1)} MB over 100,000 records`);
 });
+
+test('reads no further while the job can make no use of more records, and goes on when it can', async () => {
+  const input = Array.from({ length: 40 }, (_, i) => record('p', i, { k: `k${i}`, n: i }));
+  const { handler, before } = enteringHandler();
+  let busy: { promise: Promise<void>; open: () => void } | undefined;
+  // Busy after every 10th record, until the test opens it.
+  const job: RecordHandler = {
+    ...handler,
+    handle(rec) {
+      const handled = handler.handle(rec);
+      if (rec.offset % 10 === 9) {
+        let open!: () => void;
+        const promise = new Promise<void>((resolve) => (open = resolve));
+        busy = { promise, open };
+      }
+      return handled;
+    },
+    whenAccepting: () => busy?.promise,
+  };
+  const source = new MemorySource(input);
+  const sink = new MemorySink();
+  const run = new Pipeline(options({ source, sink, handler: job, maxInFlight: 100 })).run();
+  for (let round = 1; round <= 4; round++) {
+    await sleep(30);
+    assert.equal(before.length, round * 10, `round ${round}: read up to the busy record, no further`);
+    const { open } = busy!;
+    busy = undefined;
+    open();
+  }
+  const summary = await run;
+  assert.equal(summary.outcomes.enriched, 40);
+  assert.deepEqual(
+    (sink.values() as Array<{ n: number }>).map((v) => v.n).sort((a, b) => a - b),
+    Array.from({ length: 40 }, (_, i) => i),
+  );
+});
+
+test('a stop is not held up by a job that takes no more records', { timeout: 10_000 }, async () => {
+  const input = Array.from({ length: 10 }, (_, i) => record('p', i, { k: `k${i}`, n: i }));
+  const { handler, before } = enteringHandler();
+  const never = new Promise<void>(() => {});
+  const job: RecordHandler = { ...handler, whenAccepting: () => never };
+  const source = new MemorySource(input);
+  const pipeline = new Pipeline(options({ source, handler: job }));
+  const run = pipeline.run();
+  await sleep(20);
+  assert.equal(before.length, 1, 'one record read, then the job was busy');
+  pipeline.stop();
+  const summary = await run;
+  assert.equal(summary.records, 1);
+  assert.equal(summary.outcomes.enriched, 1);
+});
