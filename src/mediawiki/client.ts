@@ -48,7 +48,9 @@ export class ActionApiClient {
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
   private readonly budget: Semaphore;
-  private readonly closing = new AbortController();
+  private closed = false;
+  /** One per request in flight: `close()` aborts them. */
+  private readonly inFlight = new Set<AbortController>();
   private readonly now: () => number;
   private readonly metrics: Metrics;
 
@@ -101,7 +103,18 @@ export class ActionApiClient {
     // them forever, so a deadline bounds the whole exchange (connect, then headers, then body). It
     // allows for undici's coarse timers (about 1 s resolution), so that they report the phase first.
     const deadlineMs = this.options.connectTimeoutMs + 2 * this.options.readTimeoutMs + 2000;
-    const deadline = AbortSignal.timeout(deadlineMs);
+    if (this.closed) throw new FetcherClosedError();
+    // One controller and one timer per request, aborted by the deadline or by close(): composing
+    // signals (AbortSignal.any of a timeout and a long-lived one) tracks every request's signal with
+    // weak references and a finalizer, which the collector pays for on each of them.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, deadlineMs);
+    timer.unref();
+    this.inFlight.add(controller);
     try {
       const url = new URL(target.url);
       for (const [key, value] of params) url.searchParams.set(key, value);
@@ -111,7 +124,7 @@ export class ActionApiClient {
         headers,
         headersTimeout: this.options.readTimeoutMs,
         bodyTimeout: this.options.readTimeoutMs,
-        signal: AbortSignal.any([this.closing.signal, deadline]),
+        signal: controller.signal,
       });
       const retryAfterMs = parseRetryAfter(headerValue(response.headers['retry-after']), this.now());
       if (response.statusCode !== 200) {
@@ -130,9 +143,12 @@ export class ActionApiClient {
       return { body, retryAfterMs };
     } catch (error) {
       if (error instanceof EnrichmentError) throw error;
-      if (this.closing.signal.aborted) throw new FetcherClosedError();
-      if (deadline.aborted) throw timeoutError('total', deadlineMs, error);
+      if (this.closed) throw new FetcherClosedError();
+      if (timedOut) throw timeoutError('total', deadlineMs, error);
       throw this.classify(error);
+    } finally {
+      clearTimeout(timer);
+      this.inFlight.delete(controller);
     }
   }
 
@@ -172,7 +188,9 @@ export class ActionApiClient {
 
   /** Aborts requests in flight, rejects those waiting for the budget, closes a dispatcher it created. */
   async close(): Promise<void> {
-    this.closing.abort();
+    this.closed = true;
+    for (const controller of this.inFlight) controller.abort();
+    this.inFlight.clear();
     this.budget.close(new FetcherClosedError());
     if (this.ownsDispatcher) await this.dispatcher.close();
   }

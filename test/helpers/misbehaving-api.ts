@@ -68,6 +68,11 @@ export type Behaviour =
   | { readonly kind: 'hang' }
   /** Send the headers and the first `bytes` of the served body (default 10), then stall. */
   | { readonly kind: 'slow-body'; readonly bytes?: number }
+  /**
+   * Send the headers, then the served body one byte every `everyMs` (default 50): no single wait
+   * is long enough for an idle timeout, however long the whole answer takes.
+   */
+  | { readonly kind: 'trickle'; readonly everyMs?: number }
   /** Reset the TCP connection (RST) as soon as the request arrives. */
   | { readonly kind: 'reset' }
   /** Any status, with optional headers and body (none for 204 and 304). */
@@ -241,6 +246,21 @@ export class MisbehavingApi {
         const body = JSON.stringify(this.serve(request, undefined));
         res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
         res.write(body.slice(0, b.bytes ?? 10));
+        return;
+      }
+      case 'trickle': {
+        const body = JSON.stringify(this.serve(request, undefined));
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+        let sent = 0;
+        const timer = setInterval(() => {
+          if (res.destroyed || sent >= body.length) {
+            clearInterval(timer);
+            if (!res.destroyed) res.end();
+            return;
+          }
+          res.write(body.charAt(sent++));
+        }, b.everyMs ?? 50);
+        res.on('close', () => clearInterval(timer));
         return;
       }
       case 'reset':

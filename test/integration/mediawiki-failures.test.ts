@@ -223,6 +223,23 @@ describe('mediawiki fetcher: timeouts and connections', () => {
     assert.equal(api.requests.length, 1 + MAX_RETRIES);
   });
 
+  it('a body trickling a byte at a time ends at the deadline of the whole exchange, retried', async (t) => {
+    // connect 100 + 2 × read 200 + 2,000 ms of allowance for undici's coarse timers: 2.5 s a request.
+    const { api, fetcher } = await setup(
+      t,
+      { connectTimeoutMs: 100, readTimeoutMs: 200, retry: { maxRetries: 1 } },
+      { fallback: { kind: 'trickle', everyMs: 20 } },
+    );
+    const started = Date.now();
+    const error = await fetchFailure(fetchRev(fetcher, 2));
+    assert.equal(error.type, 'TimeoutError');
+    assert.equal(error.details.phase, 'total');
+    assert.equal(error.details.timeout_ms, 2_500);
+    assert.equal(api.requests.length, 2);
+    // A lower bound only: each of the two requests ran until its deadline.
+    assert.ok(Date.now() - started >= 2 * 2_500 - 100, `${Date.now() - started} ms`);
+  });
+
   it('connection reset: retried, and the next answer is used', async (t) => {
     const { api, fetcher, metrics } = await setup(t);
     api.script({ kind: 'reset' }, { kind: 'reset' });
