@@ -4,7 +4,8 @@
  *
  * 1. CPU: the whole job, file in → file out, in this process, against the API simulator
  *    (bench/api-simulator.ts, no latency) in another process, side by side with the CPU floor
- *    (bench/floor.ts) for the same events: floor µs/event, service µs/event, ratio.
+ *    (bench/floor.ts) for the same events: floor µs/event, service µs/event, ratio; each the
+ *    median of three turns taken in alternation (BENCH_REPEATS).
  * 2. Latency: the realistic corpus against an API that answers in 50 ms (median; p99 200 ms), with
  *    the configuration's defaults and with one revision per request (bench/latency-scenarios.ts).
  * 3. Memory: peak RSS of the built CLI on the realistic corpus and with 10 MB revisions, and RSS over
@@ -28,7 +29,7 @@ import { runPageContentChangeJob } from '../src/runtime/main.js';
 import { startSimulator } from './api-simulator-process.js';
 import { checkCorpus, contentBytesFor, generateCorpus, pageChangeValidator } from './corpus.js';
 import { fixedEvent } from './fixed-events.js';
-import { measureFloor } from './floor.js';
+import { measureFloor, type FloorResult } from './floor.js';
 import { filePaths, fileJobConfig, REPO_ROOT, SCHEMA_DIR } from './job-config.js';
 import { kafkaTable, measureKafka } from './kafka-floor.js';
 import { LATENCY, runLatencyScenarios, type LatencySection } from './latency-scenarios.js';
@@ -79,6 +80,9 @@ interface Row {
   floor_cpu_us_per_event: number;
   service_cpu_us_per_event: number;
   ratio: number;
+  /** Each turn's figure, in the order measured; the row's figure is their median. */
+  floor_cpu_us_per_event_turns: number[];
+  service_cpu_us_per_event_turns: number[];
   stub_cpu_us_per_event: number;
   service_events_per_s: number;
   service_out_mb_per_s: number;
@@ -122,17 +126,8 @@ async function runJobOnce(s: Scenario, lines: readonly string[], dir: string) {
   }
 }
 
-/**
- * The service as the floor is measured: warm (a first run of up to 2,000 of the same events, not
- * counted, as the floor's warm-up pass), and per event without the job's start-up (reading the
- * configuration and compiling the schemas, measured by a run of one event and subtracted).
- */
-async function runService(s: Scenario, lines: readonly string[], dir: string) {
-  await runJobOnce(s, lines.slice(0, 2_000), dir);
-  const startup = await runJobOnce(s, lines.slice(0, 1), dir);
-  const main = await runJobOnce(s, lines, dir);
-  return { ...main, startupMicros: startup.cpuMicros };
-}
+/** Floor and service measured this many times per scenario, in turn; the figures are the medians. */
+const REPEATS = Math.max(1, Number(process.env.BENCH_REPEATS ?? 3));
 
 async function run(s: Scenario, validate: Awaited<ReturnType<typeof pageChangeValidator>>): Promise<Row> {
   const count = scaled(s.events);
@@ -157,23 +152,38 @@ async function run(s: Scenario, validate: Awaited<ReturnType<typeof pageChangeVa
   }
   const bytes = s.contentBytes;
   const bytesFor = bytes === 'corpus' ? contentBytesFor : () => bytes;
-  const floor = measureFloor(lines, { batchSize: s.batchSize, bytesFor, validate });
 
   const dir = await mkdtemp(join(tmpdir(), 'mw-enrich-bench-'));
   try {
-    const service = await runService(s, lines, dir);
-    const { outcomes } = service.summary;
-    if (
-      outcomes.enriched !== fetched ||
-      outcomes.passed !== count - fetched ||
-      service.outLines !== count ||
-      service.errors.length !== 0
-    ) {
-      throw new Error(
-        `${s.name}: expected ${fetched} enriched, ${count - fetched} passed; got ${JSON.stringify(service.summary)}, ${service.outLines} lines\n${service.errors.slice(0, 2000)}`,
-      );
+    // The service as the floor is measured: warm (a first run of up to 2,000 of the same events, not
+    // counted, as the floor's warm-up pass), and per event without the job's start-up (reading the
+    // configuration and compiling the schemas, measured by a run of one event and subtracted). Floor
+    // and service take turns, so that a busy spell of this shared machine does not fall on one side
+    // only, and each figure is the median of its turns.
+    await runJobOnce(s, lines.slice(0, 2_000), dir);
+    const floors: FloorResult[] = [];
+    const services: Array<{ micros: number; run: JobRun; startupMicros: number }> = [];
+    for (let turn = 0; turn < REPEATS; turn++) {
+      floors.push(measureFloor(lines, { batchSize: s.batchSize, bytesFor, validate }));
+      const startup = await runJobOnce(s, lines.slice(0, 1), dir);
+      const service = await runJobOnce(s, lines, dir);
+      const { outcomes } = service.summary;
+      if (
+        outcomes.enriched !== fetched ||
+        outcomes.passed !== count - fetched ||
+        service.outLines !== count ||
+        service.errors.length !== 0
+      ) {
+        throw new Error(
+          `${s.name}: expected ${fetched} enriched, ${count - fetched} passed; got ${JSON.stringify(service.summary)}, ${service.outLines} lines\n${service.errors.slice(0, 2000)}`,
+        );
+      }
+      const micros = Math.max(0, service.cpuMicros - startup.cpuMicros) / count;
+      services.push({ micros, run: service, startupMicros: startup.cpuMicros });
     }
-    const serviceMicros = Math.max(0, service.cpuMicros - service.startupMicros) / count;
+    const floor = median(floors, (f) => f.cpuMicrosPerEvent);
+    const { micros: serviceMicros, run: service, startupMicros } = median(services, (x) => x.micros);
+    const { outcomes } = service.summary;
     return {
       scenario: s.name,
       events: count,
@@ -182,10 +192,12 @@ async function run(s: Scenario, validate: Awaited<ReturnType<typeof pageChangeVa
       floor_cpu_us_per_event: round(floor.cpuMicrosPerEvent),
       service_cpu_us_per_event: round(serviceMicros),
       ratio: Math.round((serviceMicros / floor.cpuMicrosPerEvent) * 100) / 100,
+      floor_cpu_us_per_event_turns: floors.map((f) => round(f.cpuMicrosPerEvent)),
+      service_cpu_us_per_event_turns: services.map((x) => round(x.micros)),
       stub_cpu_us_per_event: round(service.stubMicros / count),
       service_events_per_s: Math.round(count / service.seconds),
       service_out_mb_per_s: Math.round((service.outBytes / 1e6 / service.seconds) * 10) / 10,
-      service_startup_cpu_ms: Math.round(service.startupMicros / 1000),
+      service_startup_cpu_ms: Math.round(startupMicros / 1000),
       service_cpu_us_per_event_with_startup: round(service.cpuMicros / count),
       floor_seconds: round(floor.seconds),
       service_seconds: round(service.seconds),
@@ -193,6 +205,14 @@ async function run(s: Scenario, validate: Awaited<ReturnType<typeof pageChangeVa
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+type JobRun = Awaited<ReturnType<typeof runJobOnce>>;
+
+/** The middle item by `key` (of an even number, the lower of the two middle ones). */
+function median<T>(items: readonly T[], key: (item: T) => number): T {
+  const sorted = [...items].sort((a, b) => key(a) - key(b));
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
 function round(n: number): number {
@@ -333,6 +353,8 @@ const report = {
     stub_cpu_us_per_event:
       'CPU of the API simulator process (bench/api-simulator.ts, no latency) while serving that run, not counted in the ratio',
     ratio: 'service_cpu_us_per_event / floor_cpu_us_per_event',
+    turns:
+      'floor and service are measured in turn (BENCH_REPEATS, default 3) after one warm-up run of the service; floor_cpu_us_per_event and service_cpu_us_per_event are the medians of the turns (the *_turns lists), and the other service figures are those of the median turn',
     latency:
       'The realistic corpus (a prefix of the same seeded corpus for both rows), file to file with runPageContentChangeJob in the bench process, against the API simulator in another process: log-normal service time with the given median and p99 (seeded), at most `concurrency` requests served at once (FIFO queue beyond). Configuration: the defaults (batch_size 50, max_concurrent_requests 8, batch_linger_ms 5, runtime.max_in_flight 1000), then the same with batch_size 1',
     'latency.rows.events_per_s':
