@@ -20,6 +20,11 @@ export class KeyedSequencer {
     return result;
   }
 
+  /** Whether a step of `key` is still running or waiting: a step given now would wait for it. */
+  busy(key: string): boolean {
+    return this.tails.has(key);
+  }
+
   get size(): number {
     return this.tails.size;
   }

@@ -175,9 +175,15 @@ export class Pipeline {
     if (this.stopping) return Promise.resolve();
     return new Promise((resolve) => {
       this.slotWaiters.add(resolve);
-      void wait.then(() => {
+      const go = () => {
         this.slotWaiters.delete(resolve);
         resolve();
+      };
+      // A wait that fails (a job's whenAccepting should not, but the contract cannot forbid it) is a
+      // failure of the run, which stops it; neither an unhandled rejection nor a reader stuck.
+      wait.then(go, (err: unknown) => {
+        this.fail(err);
+        go();
       });
     });
   }
@@ -212,6 +218,9 @@ export class Pipeline {
     // Exactly-once commits a transaction at a barrier; outputs must then leave in offset order per
     // partition, or a transaction could hold the output of an input whose offset it does not commit.
     const key = this.transactional ? record.partition : handled.key;
+    // A rejection of `weighed` is handled when the record's turn comes; until then, behind an earlier
+    // record of its key, it would count as unhandled (and stop the process).
+    if (key !== undefined && this.sequencer.busy(key)) weighed.catch(() => undefined);
     const current = () => (this.revocations.get(record.partition) ?? 0) === ownership;
     // Plain callbacks rather than async steps: this chain runs for every record, and each async
     // function or extra link is a promise and a microtask more.

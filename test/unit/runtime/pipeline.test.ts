@@ -404,3 +404,57 @@ test('a stop is not held up by a job that takes no more records', { timeout: 10_
   assert.equal(summary.records, 1);
   assert.equal(summary.outcomes.enriched, 1);
 });
+
+/** Runs `body`, collecting the unhandled rejections Node reports meanwhile (and a turn after). */
+async function unhandledDuring<T>(body: () => Promise<T>): Promise<{ result: T; unhandled: unknown[] }> {
+  const unhandled: unknown[] = [];
+  const note = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', note);
+  try {
+    const result = await body();
+    await sleep(20);
+    return { result, unhandled };
+  } finally {
+    process.off('unhandledRejection', note);
+  }
+}
+
+test(
+  'a job whose whenAccepting rejects fails the run, which ends; nothing is left unhandled',
+  { timeout: 10_000 },
+  async () => {
+    const input = Array.from({ length: 5 }, (_, i) => record('p', i, { k: `k${i}`, n: i }));
+    const { handler, before } = enteringHandler();
+    const job: RecordHandler = { ...handler, whenAccepting: () => Promise.reject(new Error('service gone')) };
+    const { result: summary, unhandled } = await unhandledDuring(() =>
+      new Pipeline(options({ source: new MemorySource(input), handler: job })).run(),
+    );
+    assert.equal(summary.failure, 'service gone');
+    assert.equal(before.length, 1, 'no record read after the failure');
+    assert.deepEqual(unhandled, []);
+  },
+);
+
+test('an outcome that rejects behind an earlier record of its key fails the run, and is not left unhandled', async () => {
+  const failing: RecordHandler = {
+    handle(rec) {
+      const outcome =
+        rec.offset === 0
+          ? sleep(100).then((): Outcome => ({ kind: 'enriched', reason: 'edit', output: out({ n: 0 }) }))
+          : sleep(10).then((): Outcome => {
+              throw new Error(`infrastructure failure of record ${rec.offset}`);
+            });
+      return { key: 'same-page', outcome };
+    },
+    oversize: () => out({}),
+  };
+  const sink = new MemorySink();
+  const { result: summary, unhandled } = await unhandledDuring(() =>
+    new Pipeline(
+      options({ source: new MemorySource([record('p', 0, {}), record('p', 1, {})]), sink, handler: failing }),
+    ).run(),
+  );
+  assert.equal(summary.failure, 'infrastructure failure of record 1');
+  assert.deepEqual(sink.values(), [{ n: 0 }], 'the earlier record of the key still went out');
+  assert.deepEqual(unhandled, []);
+});
