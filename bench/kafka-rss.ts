@@ -15,14 +15,13 @@
  * CSV); MALLOC_ARENA_MAX and the like pass through to the service. The broker is the tests'
  * (`KAFKA_PORT`, started when it does not answer); the topics are deleted at the end.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createTopics } from '../src/connectors/kafka/index.js';
-import { BIN, ensureBuilt, REPO_ROOT } from '../test/helpers/cli.js';
+import { ensureBuilt } from '../test/helpers/cli.js';
 import { pageChangeEvent } from '../test/helpers/events.js';
 import { uniqueName } from '../test/helpers/kafka.js';
 import { freePort } from '../test/helpers/ports.js';
@@ -36,6 +35,7 @@ import {
   statusBytes,
   withBroker,
 } from './kafka-tools.js';
+import { spawnService } from './service-process.js';
 
 const EVENTS = Number(process.env.KAFKA_RSS_EVENTS ?? 500_000);
 const PAGES = Number(process.env.KAFKA_RSS_PAGES ?? 50_000);
@@ -161,14 +161,10 @@ async function main(bootstrap: string): Promise<number> {
     // --trace-gc prints every collection on standard output (the service writes nothing else there
     // with file-less sinks): heapUsed sampled at random moments includes garbage, the heap after a
     // mark-compact does not.
-    const child = spawn(
-      process.execPath,
-      ['--trace-gc', ...NODE_ARGS, BIN, 'page-content-change', '--config', config],
-      {
-        cwd: REPO_ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const { child, exited, stderr } = spawnService(config, {
+      nodeArgs: ['--trace-gc', ...NODE_ARGS],
+      stdout: 'pipe',
+    });
     let liveHeapBytes = 0;
     let stdoutTail = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
@@ -180,9 +176,6 @@ async function main(bootstrap: string): Promise<number> {
       }
     });
     service = child;
-    let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-20_000)));
-    const exited = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
     let running = true;
     void exited.then(() => (running = false));
 
@@ -248,7 +241,7 @@ async function main(bootstrap: string): Promise<number> {
     if (notEnriched.length > 0)
       problems.push(`outcomes other than enriched: ${JSON.stringify(Object.fromEntries(notEnriched))}`);
     if (problems.length === 0) return 0;
-    console.error(`${problems.join('; ')}\n--- service stderr (end):\n${stderr.slice(-4000)}`);
+    console.error(`${problems.join('; ')}\n--- service stderr (end):\n${stderr().slice(-4000)}`);
     return 1;
   } finally {
     if (service && service.exitCode === null && service.signalCode === null) service.kill('SIGKILL');

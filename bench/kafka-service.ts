@@ -4,15 +4,13 @@
  * topic: outputs counted by the output topic's end offsets, CPU from /proc, both sampled every
  * 100 ms, start-up left out.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BIN, REPO_ROOT } from '../test/helpers/cli.js';
 import { uniqueName } from '../test/helpers/kafka.js';
 import { freePort } from '../test/helpers/ports.js';
 import { cpuMicros, kafkaServiceConfig, statusBytes, type EndOffsets } from './kafka-tools.js';
+import { spawnService } from './service-process.js';
 
 /** WMF's producers' max.request.size: the realistic corpus has revisions up to 2 MB. */
 export const MAX_RECORD_BYTES = 10 * 1024 * 1024;
@@ -64,15 +62,9 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
       sinkProperties: { 'message.max.bytes': String(MAX_RECORD_BYTES), ...o.producerProperties },
     }),
   );
-  const child = spawn(process.execPath, [BIN, 'page-content-change', '--config', config], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-20_000)));
-  const exited = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
+  const { child, exited, stderr } = spawnService(config);
   let ended: string | undefined;
-  void exited.then(([code, signal]) => (ended = `exited with ${code ?? signal}; stderr:\n${stderr}`));
+  void exited.then(([code, signal]) => (ended = `exited with ${code ?? signal}; stderr:\n${stderr()}`));
   return {
     pid: child.pid!,
     metrics: async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(),
@@ -82,7 +74,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
       const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
       const [code, signal] = await exited;
       clearTimeout(timer);
-      if (code !== 0) throw new Error(`service exited with ${code ?? signal}; stderr:\n${stderr}`);
+      if (code !== 0) throw new Error(`service exited with ${code ?? signal}; stderr:\n${stderr()}`);
     },
   };
 }

@@ -7,20 +7,20 @@
  * Three runs: the realistic corpus; a burst of revisions with 10 MB of content among small ones;
  * and a long run of small events, its RSS printed at 10, 25, 50, 75 and 100 % of the events.
  */
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BIN, ensureBuilt, parseSummaryLine } from '../test/helpers/cli.js';
+import { ensureBuilt, parseSummaryLine } from '../test/helpers/cli.js';
 import { freePort } from '../test/helpers/ports.js';
 import { startSimulator, type SimulatorSettings } from './api-simulator-process.js';
 import { generateCorpus } from './corpus.js';
 import { fixedEvent } from './fixed-events.js';
-import { filePaths, fileJobConfig, REPO_ROOT, type FileJobPaths } from './job-config.js';
+import { filePaths, fileJobConfig, type FileJobPaths } from './job-config.js';
 import { countLines } from './line-count.js';
+import { spawnService } from './service-process.js';
 
 const MB = 1024 * 1024;
 const POLL_MS = 250;
@@ -100,13 +100,7 @@ async function measureCli(
       JSON.stringify(fileJobConfig(paths, api.endpoint, { enrich: options.enrich, runtime })),
     );
     const started = performance.now();
-    const child = spawn(process.execPath, [BIN, 'page-content-change', '--config', config], {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-50_000)));
-    const exited = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
+    const { child, exited, stderr } = spawnService(config, { stderrTail: 50_000 });
     let running = true;
     void exited.then(() => (running = false));
     const samples: Sample[] = [];
@@ -124,7 +118,7 @@ async function measureCli(
     }
     const [code, signal] = await exited;
     const seconds = (performance.now() - started) / 1000;
-    const counts = parseSummaryLine(stderr)?.counts ?? {};
+    const counts = parseSummaryLine(stderr())?.counts ?? {};
     const errors = await readFile(paths.errors, 'utf8').catch(() => '');
     const lines = await countLines(paths.output).catch(() => 0);
     if (
@@ -136,7 +130,7 @@ async function measureCli(
     ) {
       throw new Error(
         `${name}: exit ${code ?? signal}, ${lines} output lines; expected ${JSON.stringify(expected)}\n` +
-          `${errors.slice(0, 2000)}\n${stderr.slice(-4000)}`,
+          `${errors.slice(0, 2000)}\n${stderr().slice(-4000)}`,
       );
     }
     return { seconds, peakRssBytes: peak, samples };
