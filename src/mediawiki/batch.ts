@@ -123,12 +123,16 @@ export class RevisionBatcher {
     return this.unsaturated.promise;
   }
 
+  /** Batches that may run at once. */
+  private get slots(): number {
+    return this.options.maxConcurrentRequests ?? Number.POSITIVE_INFINITY;
+  }
+
   private saturated(): boolean {
-    const slots = this.options.maxConcurrentRequests ?? Number.POSITIVE_INFINITY;
     const next = this.ready[0];
     return (
       this.closedWith === undefined &&
-      this.running >= slots &&
+      this.running >= this.slots &&
       next !== undefined &&
       next.ids.size >= this.options.batchSize
     );
@@ -180,8 +184,7 @@ export class RevisionBatcher {
 
   /** Runs ready batches while slots are free. */
   private dispatch(): void {
-    const slots = this.options.maxConcurrentRequests ?? Number.POSITIVE_INFINITY;
-    while (this.running < slots && this.closedWith === undefined) {
+    while (this.running < this.slots && this.closedWith === undefined) {
       const batch = this.ready.shift();
       if (batch === undefined) break;
       if (this.open.get(batch.key) === batch) this.open.delete(batch.key);

@@ -31,7 +31,7 @@ const MISNAMED_DEFAULT_METRICS = [
 
 type Metric = Counter | Gauge | Histogram;
 
-/** The labels of a write that gives none: one object, so that the hot path can tell it by identity. */
+/** The labels of a write that gives none: one frozen object, not a new one per write. */
 const NO_LABELS: Labels = Object.freeze({});
 
 /**
