@@ -4,6 +4,7 @@ import { compileProjection } from '../../core/event.js';
 import { schemaUriFor } from '../../core/stream-config.js';
 import { compileDomainAllowlist, DEFAULT_ALLOWED_DOMAINS } from '../../mediawiki/domain-allowlist.js';
 import { createRevisionFetcher } from '../../mediawiki/fetcher.js';
+import type { RevisionFetcher } from '../../mediawiki/types.js';
 import { defineJob, type JobDefinition, type JobInstance, type JobParts } from '../contract.js';
 import { ENRICH_SCHEMA, resolveEnrichSection, withConfigKey, type EnrichConfig } from './config.js';
 import { PageContentChangeHandler } from './handler.js';
@@ -11,9 +12,14 @@ import { UnavailableSchemas } from './input.js';
 
 /**
  * Wiring only: schemas from the stream config, the Action API fetcher, the handler. Shared by every
- * job that enriches page_change-shaped events with revision content.
+ * job that enriches page_change-shaped events with revision content. `given` replaces the Action
+ * API fetcher (the stage benchmark measures the rest of the job without it); the job closes it.
  */
-export async function createEnrichmentJob(parts: JobParts, enrich: EnrichConfig): Promise<JobInstance> {
+export async function createEnrichmentJob(
+  parts: JobParts,
+  enrich: EnrichConfig,
+  given?: RevisionFetcher,
+): Promise<JobInstance> {
   const { streams, repository, validator, logger, metrics } = parts;
   const sourceSettings = streams.get(parts.source.stream);
   const sinkSettings = streams.get(parts.sink.stream);
@@ -35,18 +41,20 @@ export async function createEnrichmentJob(parts: JobParts, enrich: EnrichConfig)
     typeof schema.$id === 'string' ? schema.$id : uri;
   const allowedDomains = enrich.allowedDomains ?? DEFAULT_ALLOWED_DOMAINS;
   const caCertificates = await readCaBundle(enrich.caBundlePath);
-  let fetcher;
+  let fetcher: RevisionFetcher;
   let isAllowedDomain;
   try {
-    fetcher = createRevisionFetcher(
-      {
-        ...enrich,
-        httpRoutes: parts.httpRoutes,
-        allowedDomains,
-        ...(caCertificates ? { caCertificates } : {}),
-      },
-      { metrics, logger },
-    );
+    fetcher =
+      given ??
+      createRevisionFetcher(
+        {
+          ...enrich,
+          httpRoutes: parts.httpRoutes,
+          allowedDomains,
+          ...(caCertificates ? { caCertificates } : {}),
+        },
+        { metrics, logger },
+      );
     isAllowedDomain = compileDomainAllowlist([...allowedDomains], 'allowedDomains');
   } catch (err) {
     throw err instanceof ConfigError ? withConfigKey(err) : err;
