@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { DEFAULT_MEDIAWIKI_OPTIONS } from '../src/mediawiki/options.js';
-import { runPageContentChangeJob } from '../src/runtime/main.js';
 import { startSimulator } from './api-simulator-process.js';
+import { builtService } from './built-service.js';
 import { generateCorpus } from './corpus.js';
 import { filePaths, fileJobConfig } from './job-config.js';
 import { countLines } from './line-count.js';
@@ -49,6 +49,7 @@ export async function runLatencyScenario(
     const paths = filePaths(dir);
     await writeFile(paths.input, `${lines.join('\n')}\n`);
     const config = fileJobConfig(paths, api.endpoint, { enrich });
+    const { runPageContentChangeJob } = (await builtService()).main;
     const t0 = performance.now();
     const { summary } = await runPageContentChangeJob(config, {
       logger: pino({ level: 'silent' }),

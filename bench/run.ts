@@ -12,8 +12,8 @@
  *    a long run of small events (bench/rss.ts).
  *
  * What is counted in 1: floor: CPU of this process over the floor loop only (answers built before,
- * warm-up pass first). Service: CPU of this process (user + system) over `runPageContentChangeJob`,
- * which includes reading the input file, the HTTP client and writing the output file; the
+ * warm-up pass first). Service: CPU of this process (user + system) over `runPageContentChangeJob` of
+ * the compiled `dist/` (as it ships; bench/built-service.ts), which includes reading the input file, the HTTP client and writing the output file; the
  * simulator's CPU is reported on its own (`stub_cpu_us_per_event`) and is not in the service's
  * figure or the ratio. Every run is checked (outcomes, output lines, no error event) or the bench
  * throws.
@@ -25,8 +25,8 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { cpus, release, tmpdir, totalmem, type as osType } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { runPageContentChangeJob } from '../src/runtime/main.js';
 import { startSimulator } from './api-simulator-process.js';
+import { builtService } from './built-service.js';
 import { checkCorpus, contentBytesFor, generateCorpus, pageChangeValidator } from './corpus.js';
 import { fixedEvent } from './fixed-events.js';
 import { measureFloor, type FloorResult } from './floor.js';
@@ -94,6 +94,7 @@ interface Row {
 
 /** One run of the job, file → file, against a fresh simulator; CPU of this process over the job. */
 async function runJobOnce(s: Scenario, lines: readonly string[], dir: string) {
+  const { runPageContentChangeJob } = (await builtService()).main;
   const api = await startSimulator({ CONTENT_BYTES: s.contentBytes });
   try {
     const paths = filePaths(dir);
@@ -348,7 +349,7 @@ const report = {
     floor_cpu_us_per_event:
       'CPU (user + system) of one process over: JSON.parse of each input line, ajv validation of input and output against mediawiki/page/change 1.2.0 (compiled once), JSON.parse of each Action API answer (batches of batch_size revisions per wiki, built before timing), attaching content_body, JSON.stringify of the output; after a warm-up pass over the first 2,000 events',
     service_cpu_us_per_event:
-      'CPU (user + system) of the bench process over runPageContentChangeJob, file source to file sink, configuration defaults but batch_size, against the API simulator (no latency) in another process; includes file reading and writing and the HTTP client; excludes the simulator. Warm, as the floor: after a run of up to 2,000 of the same events; without start-up: the CPU of a run of one event (service_startup_cpu_ms: configuration, schema compiles) is subtracted before dividing by the events',
+      'CPU (user + system) of the bench process over runPageContentChangeJob of the compiled dist/ (as it ships), file source to file sink, configuration defaults but batch_size, against the API simulator (no latency) in another process; includes file reading and writing and the HTTP client; excludes the simulator. Warm, as the floor: after a run of up to 2,000 of the same events; without start-up: the CPU of a run of one event (service_startup_cpu_ms: configuration, schema compiles) is subtracted before dividing by the events',
     service_cpu_us_per_event_with_startup: 'the same CPU, start-up included, divided by the events',
     stub_cpu_us_per_event:
       'CPU of the API simulator process (bench/api-simulator.ts, no latency) while serving that run, not counted in the ratio',
