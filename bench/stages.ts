@@ -15,7 +15,8 @@
  *
  *   npm run bench:stages          (writes bench/results/<date>-stages.json)
  *
- * Environment: EVENTS (20000), CONTENT_BYTES (1000), TURNS (3).
+ * Environment: EVENTS (20000), CONTENT_BYTES (1000), TURNS (3), MAX_IN_FLIGHT (the runtime's
+ * `max_in_flight`, 1000 by default; the handler stage keeps as many records open at once).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -38,8 +39,8 @@ const events = Number(process.env.EVENTS ?? 20_000);
 const contentBytes = Number(process.env.CONTENT_BYTES ?? 1000);
 const turns = Number(process.env.TURNS ?? 3);
 const BATCH = 50;
-/** The runtime's default `max_in_flight`: the handler stage keeps as many records open at once. */
-const IN_FLIGHT = 1000;
+/** `runtime.max_in_flight` (its default unless set); the handler stage keeps as many records open at once. */
+const IN_FLIGHT = Number(process.env.MAX_IN_FLIGHT ?? 1000);
 
 const {
   main: { runJob, runPageContentChangeJob },
@@ -90,7 +91,10 @@ const api = await startSimulator({ CONTENT_BYTES: contentBytes });
 const dir = await mkdtemp(join(tmpdir(), 'mw-enrich-stages-'));
 const paths = filePaths(dir);
 await writeFile(paths.input, `${lines.join('\n')}\n`);
-const config = fileJobConfig(paths, api.endpoint, { enrich: { batch_size: BATCH } });
+const config = fileJobConfig(paths, api.endpoint, {
+  enrich: { batch_size: BATCH },
+  runtime: { max_in_flight: IN_FLIGHT },
+});
 
 /** CPU µs per event of `work`, and, where /proc/self/task is readable, of the main thread. */
 async function cpuPerEvent(work: () => Promise<unknown>): Promise<{ all: number; main?: number }> {
@@ -212,7 +216,9 @@ if (serviceMain !== undefined) {
 const date = new Date().toISOString().slice(0, 10);
 const results = join(REPO_ROOT, 'bench/results');
 await mkdir(results, { recursive: true });
-const file = join(results, `${date}-stages.json`);
+// A run with another window does not overwrite the default's.
+const name = `${date}-stages${IN_FLIGHT === 1000 ? '' : `-in-flight-${IN_FLIGHT}`}.json`;
+const file = join(results, name);
 await writeFile(
   file,
   `${JSON.stringify(
@@ -222,6 +228,7 @@ await writeFile(
       node: process.version,
       events,
       content_bytes: contentBytes,
+      max_in_flight: IN_FLIGHT,
       stages: stages.map(({ stage, adds, cpu }) => ({ stage, adds, cpu_us_per_event: cpu })),
       service_main_thread_cpu_us_per_event: serviceMain,
       turns: turnsDone.map((t) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, round(v)]))),
@@ -230,4 +237,4 @@ await writeFile(
     2,
   )}\n`,
 );
-console.log(`\nwritten to ${join('bench/results', `${date}-stages.json`)}`);
+console.log(`\nwritten to ${join('bench/results', name)}`);
