@@ -13,9 +13,9 @@
  *
  * What is counted in 1: floor: CPU of this process over the floor loop only (answers built before,
  * warm-up pass first). Service: CPU of this process (user + system) over `runPageContentChangeJob` of
- * the compiled `dist/` (as it ships; bench/built-service.ts), which includes reading the input file, the HTTP client and writing the output file; the
- * simulator's CPU is reported on its own (`stub_cpu_us_per_event`) and is not in the service's
- * figure or the ratio. Every run is checked (outcomes, output lines, no error event) or the bench
+ * the compiled `dist/` (as it ships; bench/built-service.ts), which includes reading the input file,
+ * the HTTP client and writing the output file; the simulator's CPU is reported on its own
+ * (`stub_cpu_us_per_event`) and is not in the service's figure or the ratio. Every run is checked (outcomes, output lines, no error event) or the bench
  * throws.
  *
  *   npm run bench            (BENCH_SCALE=0.2 for a quicker, smaller run; BENCH_LONG=0 skips the
