@@ -9,23 +9,29 @@
  *   service   the whole service: the real fetcher, batching, HTTP to the API simulator (no latency,
  *             another process), the answers parsed.
  *
- * Each stage takes TURNS turns in alternation with the others; the figures are medians. For the
- * service the CPU is also split between the main thread and the other threads of the process (the
- * collector's helpers, the file system's thread pool), read from /proc/self/task.
+ * The runtime and service stages are measured from the moment their pipeline starts (`onStart`) to
+ * the end of the run, so that their start-up (configuration, schema compiles) is not counted; the
+ * handler stage uses a job made afresh for each turn (an empty run), so that its validators are no
+ * warmer than those of the runs beside it. Each stage takes TURNS turns in alternation with the
+ * others; the figures are medians. For the service the CPU is also split between the main thread and
+ * the process's other threads (the collector's helpers, V8's background compiler, the file system's
+ * thread pool), the main thread's from /proc/self/task/<pid>/schedstat (nanoseconds).
  *
- *   npm run bench:stages          (writes bench/results/<date>-stages.json)
+ *   npm run bench:stages          (writes bench/results/<date>-stages[-…].json: the name carries any
+ *                                  setting other than the default, but TURNS)
  *
  * Environment: EVENTS (20000), CONTENT_BYTES (1000), TURNS (3), MAX_IN_FLIGHT (the runtime's
  * `max_in_flight`, 1000 by default; the handler stage keeps as many records open at once).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { runJob as RunJob } from '../src/runtime/main.js';
+import type { RunOptions, RunResult } from '../src/runtime/main.js';
 import type { SourceRecord } from '../src/connectors/types.js';
 import type { JobDefinition, JobInstance, RecordHandler } from '../src/jobs/contract.js';
+import type { EnrichConfig } from '../src/jobs/page-content-change/config.js';
 import type { RevisionContent, RevisionFetcher } from '../src/mediawiki/types.js';
 import { startSimulator } from './api-simulator-process.js';
 import { builtService } from './built-service.js';
@@ -75,69 +81,62 @@ const answeringFetcher: RevisionFetcher = {
 };
 
 /** The page-content-change job with `answeringFetcher`; remembers the last handler it made. */
-let handler: RecordHandler | undefined;
+let lastHandler: RecordHandler | undefined;
 const withoutApi: JobDefinition = {
   ...pageContentChange,
   create: async (parts, section): Promise<JobInstance> => {
-    const job = await createEnrichmentJob(parts, section as never, answeringFetcher);
-    handler = job.handler;
+    const job = await createEnrichmentJob(parts, section as EnrichConfig, answeringFetcher);
+    lastHandler = job.handler;
     return job;
   },
 };
 
 const silent = pino({ level: 'silent' });
 const validate = await pageChangeValidator(SCHEMA_DIR);
-const api = await startSimulator({ CONTENT_BYTES: contentBytes });
-const dir = await mkdtemp(join(tmpdir(), 'mw-enrich-stages-'));
-const paths = filePaths(dir);
-await writeFile(paths.input, `${lines.join('\n')}\n`);
-const config = fileJobConfig(paths, api.endpoint, {
-  enrich: { batch_size: BATCH },
-  runtime: { max_in_flight: IN_FLIGHT },
-});
 
-/** CPU µs per event of `work`, and, where /proc/self/task is readable, of the main thread. */
-async function cpuPerEvent(work: () => Promise<unknown>): Promise<{ all: number; main?: number }> {
-  const threads0 = mainThreadMicros();
-  const cpu0 = process.cpuUsage();
-  await work();
-  const cpu = process.cpuUsage(cpu0);
-  const threads1 = mainThreadMicros();
-  return {
-    all: (cpu.user + cpu.system) / events,
-    ...(threads0 !== undefined && threads1 !== undefined && { main: (threads1 - threads0) / events }),
-  };
+/** CPU of the process and of its main thread, in µs, since it started. */
+function cpuNow(): { all: number; main: number | undefined } {
+  const cpu = process.cpuUsage();
+  return { all: cpu.user + cpu.system, main: mainThreadMicros() };
 }
 
-/** The main thread's CPU so far in µs (clock ticks of 10 ms), or undefined off Linux. */
+/** The main thread's CPU so far in µs, or undefined where /proc does not say it. */
 function mainThreadMicros(): number | undefined {
   try {
-    if (!readdirSync('/proc/self/task').includes(String(process.pid))) return undefined;
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+    const runNanos = Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
+    return Number.isFinite(runNanos) ? runNanos / 1000 : undefined;
   } catch {
     return undefined;
   }
 }
 
-async function handlerAlone(): Promise<void> {
-  if (!handler) throw new Error('no handler yet: the runtime stage makes it');
+interface StageCpu {
+  /** µs per event, all threads. */
+  all: number;
+  /** µs per event, the main thread alone. */
+  main?: number;
+}
+
+/** CPU per event of `work` from the moment it calls `started` (at once, if it never does) to its end. */
+async function cpuPerEvent(work: (started: () => void) => Promise<void>): Promise<StageCpu> {
+  let from = cpuNow();
+  await work(() => (from = cpuNow()));
+  const to = cpuNow();
+  return {
+    all: (to.all - from.all) / events,
+    ...(to.main !== undefined && from.main !== undefined && { main: (to.main - from.main) / events }),
+  };
+}
+
+async function handlerAlone(handler: RecordHandler, started: () => void): Promise<void> {
+  started();
   for (let i = 0; i < records.length; i += IN_FLIGHT) {
-    const open = records.slice(i, i + IN_FLIGHT).map((record) => handler!.handle(record).outcome);
+    const open = records.slice(i, i + IN_FLIGHT).map((record) => handler.handle(record).outcome);
     for (const outcome of await Promise.all(open)) {
       if (outcome.kind !== 'enriched') throw new Error(`handler stage: ${outcome.kind} ${outcome.reason}`);
     }
   }
 }
-
-async function inRuntime(run: () => ReturnType<typeof RunJob>): Promise<void> {
-  const { summary } = await run();
-  if (summary.outcomes.enriched !== events) throw new Error(`not all enriched: ${JSON.stringify(summary)}`);
-}
-
-const runtimeRun = () => inRuntime(() => runJob(withoutApi, config, { logger: silent, signals: [] }));
-const serviceRun = () => inRuntime(() => runPageContentChangeJob(config, { logger: silent, signals: [] }));
 
 interface Turn {
   floor: number;
@@ -148,14 +147,40 @@ interface Turn {
 }
 
 const turnsDone: Turn[] = [];
+const dir = await mkdtemp(join(tmpdir(), 'mw-enrich-stages-'));
+let api: Awaited<ReturnType<typeof startSimulator>> | undefined;
 try {
-  // Warm-up: compiles the code paths of every stage (and makes the handler).
-  await runtimeRun();
-  await serviceRun();
-  await handlerAlone();
+  api = await startSimulator({ CONTENT_BYTES: contentBytes });
+  const paths = filePaths(dir);
+  await writeFile(paths.input, `${lines.join('\n')}\n`);
+  const settings = { enrich: { batch_size: BATCH }, runtime: { max_in_flight: IN_FLIGHT } };
+  const config = fileJobConfig(paths, api.endpoint, settings);
+  // The same job on an empty input: it only makes a handler, which the handler stage then uses.
+  const emptyPaths = filePaths(join(dir, 'empty'));
+  await mkdir(join(dir, 'empty'));
+  await writeFile(emptyPaths.input, '');
+  const emptyConfig = fileJobConfig(emptyPaths, api.endpoint, settings);
+
+  type Run = (config: unknown, options: RunOptions) => Promise<RunResult>;
+  const inRuntime = async (run: Run, started: () => void) => {
+    const { summary } = await run(config, { logger: silent, signals: [], onStart: started });
+    if (summary.outcomes.enriched !== events) throw new Error(`not all enriched: ${JSON.stringify(summary)}`);
+  };
+  const runtimeRun = (started: () => void) => inRuntime((c, o) => runJob(withoutApi, c, o), started);
+  const serviceRun = (started: () => void) => inRuntime(runPageContentChangeJob, started);
+  const freshHandler = async (): Promise<RecordHandler> => {
+    await runJob(withoutApi, emptyConfig, { logger: silent, signals: [] });
+    return lastHandler!;
+  };
+
+  // Warm-up: compiles the code paths of every stage.
+  await runtimeRun(() => {});
+  await serviceRun(() => {});
+  await handlerAlone(await freshHandler(), () => {});
   for (let t = 0; t < turns; t++) {
     const floor = measureFloor(lines, { batchSize: BATCH, bytesFor: () => contentBytes, validate });
-    const handlerCpu = await cpuPerEvent(handlerAlone);
+    const handler = await freshHandler();
+    const handlerCpu = await cpuPerEvent((started) => handlerAlone(handler, started));
     const runtimeCpu = await cpuPerEvent(runtimeRun);
     const serviceCpu = await cpuPerEvent(serviceRun);
     turnsDone.push({
@@ -167,12 +192,17 @@ try {
     });
   }
 } finally {
-  await api.stop();
-  await rm(dir, { recursive: true, force: true });
+  await Promise.allSettled([api?.stop(), rm(dir, { recursive: true, force: true })]);
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+/** The middle value; with an even count, the mean of the two middle ones. */
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
 const round = (value: number) => Math.round(value * 10) / 10;
+const signed = (value: number) => `${value < 0 ? '−' : '+'}${Math.abs(round(value)).toFixed(1)}`;
 const of = (pick: (t: Turn) => number | undefined) => {
   const values = turnsDone.map(pick).filter((v): v is number => v !== undefined);
   return values.length > 0 ? round(median(values)) : undefined;
@@ -196,42 +226,52 @@ const stages = [
   { stage: 'service', adds: 'the Action API: batching, HTTP, answers parsed', cpu: of((t) => t.service)! },
 ];
 const serviceMain = of((t) => t.serviceMain);
+// Per turn, then the median: the two medians may come from different turns.
+const serviceOther = of((t) => (t.serviceMain === undefined ? undefined : t.service - t.serviceMain));
 const body = stages.map((s, i) => [
   `${s.stage}: ${s.adds}`,
   s.cpu.toFixed(1),
-  i === 0 ? '' : `+${round(s.cpu - stages[i - 1]!.cpu).toFixed(1)}`,
+  i === 0 ? '' : signed(s.cpu - stages[i - 1]!.cpu),
 ]);
-console.log(
-  `${events} events of ${contentBytes} bytes of content, ${turns} turns, medians (µs of CPU per event)\n`,
-);
+const settingsLine = `EVENTS=${events} CONTENT_BYTES=${contentBytes} MAX_IN_FLIGHT=${IN_FLIGHT} TURNS=${turns}`;
+console.log(`${settingsLine}: medians of the turns, µs of CPU per event\n`);
 console.log(formatTable(['stage: what it adds to the one before', 'CPU', 'added'], body));
 // The floor parses the answers; the handler stage has none to parse (its fetcher answers at once).
-if (serviceMain !== undefined) {
-  const service = stages[3]!.cpu;
+if (serviceMain !== undefined && serviceOther !== undefined) {
   console.log(
-    `\nservice: main thread ${serviceMain.toFixed(1)} µs, other threads ${round(service - serviceMain).toFixed(1)} µs (collector helpers, file system pool)`,
+    `\nservice: main thread ${serviceMain.toFixed(1)} µs, other threads ${serviceOther.toFixed(1)} µs (the collector's helpers, V8's background compiler, the file system's pool)`,
   );
 }
 
 const date = new Date().toISOString().slice(0, 10);
 const results = join(REPO_ROOT, 'bench/results');
 await mkdir(results, { recursive: true });
-// A run with another window does not overwrite the default's.
-const name = `${date}-stages${IN_FLIGHT === 1000 ? '' : `-in-flight-${IN_FLIGHT}`}.json`;
-const file = join(results, name);
+// A run with other settings does not overwrite the defaults' results.
+const suffix = [
+  events === 20_000 ? '' : `-events-${events}`,
+  contentBytes === 1000 ? '' : `-content-${contentBytes}`,
+  IN_FLIGHT === 1000 ? '' : `-in-flight-${IN_FLIGHT}`,
+].join('');
+const name = `${date}-stages${suffix}.json`;
 await writeFile(
-  file,
+  join(results, name),
   `${JSON.stringify(
     {
       date,
-      command: 'npm run bench:stages',
+      command: `${settingsLine} npm run bench:stages`,
       node: process.version,
       events,
       content_bytes: contentBytes,
       max_in_flight: IN_FLIGHT,
+      turns,
+      counted:
+        "CPU (user + system) of this process per event; the runtime and service stages from the start of their pipeline (onStart) to the end of the run, without start-up; the handler stage with a job made afresh for the turn. Medians of the turns; service_other_threads is the median of each turn's service minus its main thread",
       stages: stages.map(({ stage, adds, cpu }) => ({ stage, adds, cpu_us_per_event: cpu })),
       service_main_thread_cpu_us_per_event: serviceMain,
-      turns: turnsDone.map((t) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, round(v)]))),
+      service_other_threads_cpu_us_per_event: serviceOther,
+      turns_measured: turnsDone.map((t) =>
+        Object.fromEntries(Object.entries(t).map(([k, v]) => [k, round(v)])),
+      ),
     },
     null,
     2,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { it } from 'node:test';
 import type { JobDefinition } from '../../../src/jobs/contract.js';
+import type { EnrichConfig } from '../../../src/jobs/page-content-change/config.js';
 import { createEnrichmentJob, pageContentChange } from '../../../src/jobs/page-content-change/job.js';
 import type { RevisionFetcher, RevisionRequest } from '../../../src/mediawiki/types.js';
 import { runJob } from '../../../src/runtime/main.js';
@@ -23,7 +24,7 @@ it('a given fetcher replaces the Action API: its content is enriched, and it is 
   };
   const definition: JobDefinition = {
     ...pageContentChange,
-    create: (parts, section) => createEnrichmentJob(parts, section as never, fetcher),
+    create: (parts, section) => createEnrichmentJob(parts, section as EnrichConfig, fetcher),
   };
   const paths = jobPaths(await tempDir(t));
   const events = [7, 8].map((revId) => pageChangeEvent({ revision: { rev_id: revId } }));
