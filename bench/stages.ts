@@ -27,6 +27,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { pino } from 'pino';
 import type { RunOptions, RunResult } from '../src/runtime/main.js';
 import type { SourceRecord } from '../src/connectors/types.js';
@@ -110,21 +111,50 @@ function mainThreadMicros(): number | undefined {
   }
 }
 
+/** Collections since the process started, from Node's `gc` performance entries: count and pause ms. */
+const collections = { scavenges: 0, scavengeMs: 0, majors: 0, majorMs: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const kind = (entry as { detail?: { kind?: number } | null }).detail?.kind;
+    if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) {
+      collections.scavenges += 1;
+      collections.scavengeMs += entry.duration;
+    } else {
+      collections.majors += 1;
+      collections.majorMs += entry.duration;
+    }
+  }
+}).observe({ entryTypes: ['gc'] });
+
 interface StageCpu {
   /** µs per event, all threads. */
   all: number;
   /** µs per event, the main thread alone. */
   main?: number;
+  /** Collections during the stage: how many, and their pauses on the main thread in ms. */
+  gc: typeof collections;
 }
 
 /** CPU per event of `work` from the moment it calls `started` (at once, if it never does) to its end. */
 async function cpuPerEvent(work: (started: () => void) => Promise<void>): Promise<StageCpu> {
   let from = cpuNow();
-  await work(() => (from = cpuNow()));
+  let gcFrom = { ...collections };
+  await work(() => {
+    from = cpuNow();
+    gcFrom = { ...collections };
+  });
   const to = cpuNow();
+  // The entries of the last collections are delivered after the work, on a later turn.
+  await new Promise((resolve) => setImmediate(resolve));
   return {
     all: (to.all - from.all) / events,
     ...(to.main !== undefined && from.main !== undefined && { main: (to.main - from.main) / events }),
+    gc: {
+      scavenges: collections.scavenges - gcFrom.scavenges,
+      scavengeMs: collections.scavengeMs - gcFrom.scavengeMs,
+      majors: collections.majors - gcFrom.majors,
+      majorMs: collections.majorMs - gcFrom.majorMs,
+    },
   };
 }
 
@@ -144,6 +174,11 @@ interface Turn {
   runtime: number;
   service: number;
   serviceMain?: number;
+  /** The whole service's collections. */
+  serviceScavenges: number;
+  serviceScavengeMs: number;
+  serviceMajors: number;
+  serviceMajorMs: number;
 }
 
 const turnsDone: Turn[] = [];
@@ -189,6 +224,10 @@ try {
       runtime: runtimeCpu.all,
       service: serviceCpu.all,
       ...(serviceCpu.main !== undefined && { serviceMain: serviceCpu.main }),
+      serviceScavenges: serviceCpu.gc.scavenges,
+      serviceScavengeMs: serviceCpu.gc.scavengeMs,
+      serviceMajors: serviceCpu.gc.majors,
+      serviceMajorMs: serviceCpu.gc.majorMs,
     });
   }
 } finally {
@@ -237,9 +276,12 @@ const settingsLine = `EVENTS=${events} CONTENT_BYTES=${contentBytes} MAX_IN_FLIG
 console.log(`${settingsLine}: medians of the turns, µs of CPU per event\n`);
 console.log(formatTable(['stage: what it adds to the one before', 'CPU', 'added'], body));
 // The floor parses the answers; the handler stage has none to parse (its fetcher answers at once).
+console.log(
+  `\nservice: ${of((t) => t.serviceScavenges)} scavenges (${of((t) => t.serviceScavengeMs)} ms of pauses), ${of((t) => t.serviceMajors)} full collections (${of((t) => t.serviceMajorMs)} ms)`,
+);
 if (serviceMain !== undefined && serviceOther !== undefined) {
   console.log(
-    `\nservice: main thread ${serviceMain.toFixed(1)} µs, other threads ${serviceOther.toFixed(1)} µs (the collector's helpers, V8's background compiler, the file system's pool)`,
+    `service: main thread ${serviceMain.toFixed(1)} µs, other threads ${serviceOther.toFixed(1)} µs (the collector's helpers, V8's background compiler, the file system's pool)`,
   );
 }
 
@@ -265,10 +307,16 @@ await writeFile(
       max_in_flight: IN_FLIGHT,
       turns,
       counted:
-        "CPU (user + system) of this process per event; the runtime and service stages from the start of their pipeline (onStart) to the end of the run, without start-up; the handler stage with a job made afresh for the turn. Medians of the turns; service_other_threads is the median of each turn's service minus its main thread",
+        "CPU (user + system) of this process per event; the runtime and service stages from the start of their pipeline (onStart) to the end of the run, without start-up; the handler stage with a job made afresh for the turn. Medians of the turns; service_other_threads is the median of each turn's service minus its main thread; service_collections are medians per turn of the whole service's collections (Node's gc performance entries: how many, and their pauses of the main thread in ms)",
       stages: stages.map(({ stage, adds, cpu }) => ({ stage, adds, cpu_us_per_event: cpu })),
       service_main_thread_cpu_us_per_event: serviceMain,
       service_other_threads_cpu_us_per_event: serviceOther,
+      service_collections: {
+        scavenges: of((t) => t.serviceScavenges),
+        scavenge_pause_ms: of((t) => t.serviceScavengeMs),
+        full: of((t) => t.serviceMajors),
+        full_pause_ms: of((t) => t.serviceMajorMs),
+      },
       turns_measured: turnsDone.map((t) =>
         Object.fromEntries(Object.entries(t).map(([k, v]) => [k, round(v)])),
       ),
