@@ -17,7 +17,7 @@ import type { RevisionContent, RevisionFetcher } from '../../mediawiki/types.js'
 import { canonicalWikiDomain } from '../../mediawiki/wiki-domain.js';
 import { pageChangeKindOf, type Handled, type Outcome, type RecordHandler } from '../contract.js';
 import { ENRICHED_KINDS, enrichEvent } from './enrich.js';
-import { checkInputNow, metaOf, type InputSchemas } from './input.js';
+import { checkInput, metaOf, type InputSchemas } from './input.js';
 
 export interface HandlerOptions {
   jobName: string;
@@ -144,7 +144,7 @@ export class PageContentChangeHandler implements RecordHandler {
   ): Promise<Outcome> {
     const { options } = this;
     // Awaited only when it is a promise: an await of a plain value still costs a turn per record.
-    const pending = checkInputNow(parsed, options.input);
+    const pending = checkInput(parsed, options.input);
     const checked = pending instanceof Promise ? await pending : pending;
     if (checked.dropped.length > 0) this.countDropped('input_fields_dropped', checked.dropped);
     const event = checked.event;

@@ -96,21 +96,12 @@ export interface CheckedInput {
  * mostly repeats; stopping the job would make the schema host as critical as the source. The
  * failure is not remembered as "unknown" (that would project the version for the life of the
  * process), only held for a short interval (`UnavailableSchemas`).
+ *
+ * Without a promise when none is needed: an event of the pinned version, or of one already known to
+ * be missing, is checked at once (the common case, once per record); only another version waits for
+ * its schema. A failure is thrown, or the promise rejects, with an `EnrichmentError`.
  */
-export function checkInput(event: Record<string, unknown>, schemas: InputSchemas): Promise<CheckedInput> {
-  try {
-    return Promise.resolve(checkInputNow(event, schemas));
-  } catch (err) {
-    return Promise.reject(err);
-  }
-}
-
-/**
- * `checkInput` without a promise when none is needed: an event of the pinned version, or of one
- * already known to be missing, is checked at once (the common case, once per record); only another
- * version waits for its schema. Throws what `checkInput` rejects with.
- */
-export function checkInputNow(
+export function checkInput(
   event: Record<string, unknown>,
   schemas: InputSchemas,
 ): CheckedInput | Promise<CheckedInput> {

@@ -11,12 +11,18 @@ import { Validator } from '../../../src/core/validator.js';
 import {
   checkInput,
   UnavailableSchemas,
+  type CheckedInput,
   type InputSchemas,
 } from '../../../src/jobs/page-content-change/input.js';
 import { pageChangeEvent } from '../../helpers/events.js';
 import { SHARED_SCHEMAS_DIR, SHARED_SCHEMAS_URI } from '../../helpers/schemas.js';
 
 const MIRROR = 'https://schema.example.org/repo';
+
+/** `checkInput` as one promise: what it throws at once rejects it. */
+function checkedInput(event: Record<string, unknown>, schemas: InputSchemas): Promise<CheckedInput> {
+  return Promise.resolve().then(() => checkInput(event, schemas));
+}
 const V130 = '/mediawiki/page/change/1.3.0';
 
 /** `1.2.0` with a new optional field, as a newer producer would have it. */
@@ -83,7 +89,7 @@ describe('checkInput: $schema', () => {
       `/${'a/'.repeat(100_000)}1.2.0`,
     ]) {
       await assert.rejects(
-        checkInput(pageChangeEvent({ $schema: hostile }), schemas),
+        checkedInput(pageChangeEvent({ $schema: hostile }), schemas),
         (e: unknown) => {
           assert.ok(e instanceof EnrichmentError);
           assert.equal(e.type, 'SchemaValidationError');
@@ -103,7 +109,7 @@ describe('checkInput: $schema', () => {
 
   it('fails an input of another schema title', async () => {
     const { schemas } = await setup(() => assert.fail('asked'));
-    await assert.rejects(checkInput(pageChangeEvent({ $schema: '/error/2.1.0' }), schemas), {
+    await assert.rejects(checkedInput(pageChangeEvent({ $schema: '/error/2.1.0' }), schemas), {
       name: 'SchemaValidationError',
       message: '$schema /error/2.1.0 is not a mediawiki/page/change schema',
     });
@@ -114,7 +120,7 @@ describe('checkInput: $schema', () => {
     const event = pageChangeEvent({
       $schema: 'https://evil.example/x/jsonschema/mediawiki/page/change/1.1.0',
     });
-    const checked = await checkInput(event, schemas);
+    const checked = await checkedInput(event, schemas);
     assert.deepEqual(checked.dropped, []);
     assert.equal(checked.event, event);
     assert.deepEqual(requests, [], '1.1.0 is in the file repository; the host in $schema is never asked');
@@ -125,7 +131,7 @@ describe('checkInput: versions the repositories do not give', () => {
   it('remembers a version every repository says it does not have, and projects it', async () => {
     const { schemas, requests, clock } = await setup((url) => Promise.reject(new HttpStatusError(url, 404)));
     for (let i = 0; i < 3; i++) {
-      const checked = await checkInput(newer(), schemas);
+      const checked = await checkedInput(newer(), schemas);
       assert.deepEqual(checked.dropped, ['new_field']);
       clock.now += 60_000;
     }
@@ -143,25 +149,25 @@ describe('checkInput: versions the repositories do not give', () => {
         : Promise.reject(new HttpStatusError(url, 404));
     });
 
-    assert.deepEqual((await checkInput(newer(), schemas)).dropped, ['new_field']);
+    assert.deepEqual((await checkedInput(newer(), schemas)).dropped, ['new_field']);
     assert.equal(requests.length, 3);
     assert.deepEqual(logged, [`${V130}: SchemaNotFoundError`]);
     assert.equal(schemas.unknown.size, 0, 'a failure that may pass is not remembered as unknown');
 
     // Within the interval: projected without asking again.
     clock.now += 999;
-    assert.deepEqual((await checkInput(newer(), schemas)).dropped, ['new_field']);
+    assert.deepEqual((await checkedInput(newer(), schemas)).dropped, ['new_field']);
     assert.equal(requests.length, 3);
 
     // After it, once the mirror is back: validated against 1.3.0 itself, nothing dropped.
     up = true;
     clock.now += 1;
-    const checked = await checkInput(newer(), schemas);
+    const checked = await checkedInput(newer(), schemas);
     assert.deepEqual(checked.dropped, []);
     assert.equal(checked.event.new_field, 'from a newer producer');
     assert.equal(requests.length, 4);
     assert.deepEqual(logged, [`${V130}: SchemaNotFoundError`], 'logged once per failure');
-    await assert.rejects(checkInput({ ...newer(), new_field: 7 }, schemas), {
+    await assert.rejects(checkedInput({ ...newer(), new_field: 7 }, schemas), {
       name: 'SchemaValidationError',
       message: `invalid against ${V130}: /new_field must be string`,
     });
@@ -170,7 +176,7 @@ describe('checkInput: versions the repositories do not give', () => {
   it('keeps at most 1,000 unknown versions, forgetting the oldest first', async () => {
     const { schemas } = await setup((url) => Promise.reject(new HttpStatusError(url, 404)));
     for (let minor = 0; minor <= 1_000; minor++) {
-      await checkInput(pageChangeEvent({ $schema: `/mediawiki/page/change/9.${minor}.0` }), schemas);
+      await checkedInput(pageChangeEvent({ $schema: `/mediawiki/page/change/9.${minor}.0` }), schemas);
     }
     assert.equal(schemas.unknown.size, 1_000);
     assert.equal(schemas.unknown.has('/mediawiki/page/change/9.0.0'), false);
