@@ -3,7 +3,7 @@
  * older than `src/`), not the TypeScript sources through tsx, whose transform wraps every function
  * the service creates per record in a naming helper the compiled code does not have.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as JobModule from '../src/jobs/page-content-change/job.js';
 import type * as MainModule from '../src/runtime/main.js';
@@ -17,7 +17,12 @@ export interface BuiltService {
 
 export async function builtService(): Promise<BuiltService> {
   await ensureBuilt();
-  const load = (path: string) => import(pathToFileURL(join(REPO_ROOT, 'dist', path)).href);
+  return serviceIn(join(REPO_ROOT, 'dist'));
+}
+
+/** The service compiled into `dist` (this checkout's or another commit's, as it is). */
+export async function serviceIn(dist: string): Promise<BuiltService> {
+  const load = (path: string) => import(pathToFileURL(join(resolve(dist), path)).href);
   return {
     main: (await load('runtime/main.js')) as typeof MainModule,
     job: (await load('jobs/page-content-change/job.js')) as typeof JobModule,

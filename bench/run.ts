@@ -15,8 +15,8 @@
  * warm-up pass first). Service: CPU of this process (user + system) over `runPageContentChangeJob` of
  * the compiled `dist/` (as it ships; bench/built-service.ts), which includes reading the input file,
  * the HTTP client and writing the output file; the simulator's CPU is reported on its own
- * (`stub_cpu_us_per_event`) and is not in the service's figure or the ratio. Every run is checked (outcomes, output lines, no error event) or the bench
- * throws.
+ * (`stub_cpu_us_per_event`) and is not in the service's figure or the ratio. Every run is checked
+ * (outcomes, output lines, no error event) or the bench throws.
  *
  *   npm run bench            (BENCH_SCALE=0.2 for a quicker, smaller run; BENCH_LONG=0 skips the
  *                             long run of section 3)

@@ -14,12 +14,12 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import type { runPageContentChangeJob as RunJob } from '../src/runtime/main.js';
 import { startSimulator } from './api-simulator-process.js';
+import { serviceIn } from './built-service.js';
 import { generateCorpus } from './corpus.js';
 import { fixedEvent } from './fixed-events.js';
 import { filePaths, fileJobConfig } from './job-config.js';
@@ -49,8 +49,7 @@ else if (first !== undefined && rest.length === 1) {
 
 /** CPU per event of the last of `runs` runs of the build in `dist`. */
 async function measure(dist: string): Promise<string> {
-  const main = pathToFileURL(join(resolve(dist), 'runtime', 'main.js')).href;
-  const { runPageContentChangeJob } = (await import(main)) as { runPageContentChangeJob: typeof RunJob };
+  const { runPageContentChangeJob } = (await serviceIn(dist)).main;
   const lines =
     content === 'corpus'
       ? generateCorpus(events).lines
