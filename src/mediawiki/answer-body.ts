@@ -1,6 +1,5 @@
 import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { isEnrichmentError } from '../core/errors.js';
 import { answerTooLargeError, responseFormatError } from './errors.js';
@@ -23,35 +22,20 @@ class ByteLimit extends Transform {
   }
 }
 
-/**
- * Decodes as the bytes arrive, so that each chunk is released once decoded: the answer is held once,
- * as text, not as bytes and text at the same time.
- */
-class TextSink extends Writable {
-  text = '';
-  private readonly decoder = new StringDecoder('utf8');
+/** Keeps the chunks it is given, to be joined once at the end. */
+class ChunkSink extends Writable {
+  readonly chunks: Buffer[] = [];
+  length = 0;
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
-    this.append(() => this.decoder.write(chunk), done);
-  }
-
-  override _final(done: (error?: Error | null) => void): void {
-    this.append(() => this.decoder.end(), done);
-  }
-
-  private append(decode: () => string, done: (error?: Error | null) => void): void {
-    try {
-      this.text += decode();
-    } catch (error) {
-      // Past V8's longest string (about 512 Mi characters), which an answer just under a 512 MiB limit can reach.
-      return done(responseFormatError('answer too large to decode', { cause: String(error) }));
-    }
-    return done();
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+    done();
   }
 }
 
 /**
- * The text of an answer's body, holding at most `limitBytes` of it: the declared length is checked
+ * The bytes of an answer's body, holding at most `limitBytes` of them: the declared length is checked
  * before anything is read, the bytes on the wire are counted as they arrive, and a gzip body is
  * inflated as a stream whose output is counted too, so a small compressed answer cannot grow past
  * the limit in memory. Whatever exceeds the limit stops the stream (which aborts the request) and
@@ -62,7 +46,7 @@ export async function readAnswerBody(
   body: Readable,
   headers: { contentEncoding: string | undefined; contentLength: string | undefined },
   limitBytes: number,
-): Promise<string> {
+): Promise<Buffer> {
   // A body abandoned unread is destroyed, and undici then emits an error on it: with no listener
   // that error would be uncaught and stop the process.
   const abandon = () => {
@@ -81,10 +65,10 @@ export async function readAnswerBody(
     throw answerTooLargeError(limitBytes, 'declared');
   }
   if (!gzip) return readPlain(body, limitBytes, abandon);
-  const text = new TextSink();
+  const inflated = new ChunkSink();
   try {
     const received = new ByteLimit(limitBytes, 'received');
-    await pipeline(body, received, createGunzip(), new ByteLimit(limitBytes, 'decompressed'), text);
+    await pipeline(body, received, createGunzip(), new ByteLimit(limitBytes, 'decompressed'), inflated);
   } catch (error) {
     if (isEnrichmentError(error)) throw error;
     const code = (error as { code?: unknown } | null)?.code;
@@ -93,35 +77,24 @@ export async function readAnswerBody(
     }
     throw error;
   }
-  return text.text;
+  return Buffer.concat(inflated.chunks, inflated.length);
 }
 
 /**
- * An uncompressed body, read directly: the same bound and decoding as the gzip path without a stream
- * pipeline, whose set-up and teardown (an AbortController and a DOMException per answer) cost more
- * than reading a small answer.
+ * An uncompressed body, read directly: the same bound as the gzip path without a stream pipeline,
+ * whose set-up and teardown (an AbortController and a DOMException per answer) cost more than
+ * reading a small answer.
  */
-async function readPlain(body: Readable, limitBytes: number, abandon: () => void): Promise<string> {
-  const decoder = new StringDecoder('utf8');
+async function readPlain(body: Readable, limitBytes: number, abandon: () => void): Promise<Buffer> {
+  const chunks: Buffer[] = [];
   let seen = 0;
-  let text = '';
   for await (const chunk of body as AsyncIterable<Buffer>) {
     seen += chunk.length;
     if (seen > limitBytes) {
       abandon();
       throw answerTooLargeError(limitBytes, 'received');
     }
-    text = appendDecoded(text, () => decoder.write(chunk), abandon);
+    chunks.push(chunk);
   }
-  return appendDecoded(text, () => decoder.end(), abandon);
-}
-
-function appendDecoded(text: string, decode: () => string, abandon: () => void): string {
-  try {
-    return text + decode();
-  } catch (error) {
-    abandon();
-    // Past V8's longest string (about 512 Mi characters), which an answer just under a 512 MiB limit can reach.
-    throw responseFormatError('answer too large to decode', { cause: String(error) });
-  }
+  return Buffer.concat(chunks, seen);
 }

@@ -32,8 +32,8 @@ export interface ActionApiClientOptions {
 }
 
 export interface ApiResponse {
-  /** The decoded body of an HTTP 200 answer. */
-  readonly body: string;
+  /** The body of an HTTP 200 answer, its bytes (inflated when it came gzipped). */
+  readonly body: Buffer;
   /** Retry-After of the answer, in ms (MediaWiki sends it with a maxlag error). */
   readonly retryAfterMs: number | undefined;
 }

@@ -193,7 +193,7 @@ function handOver(
 }
 
 /** The parsed answer; a failure of the parser that is not already classified is the answer's fault. */
-function readPart(body: string, retryAfterMs: number | undefined): RevisionsResponsePart {
+function readPart(body: Buffer, retryAfterMs: number | undefined): RevisionsResponsePart {
   try {
     return parseRevisionsResponse(body, { retryAfterMs });
   } catch (error) {

@@ -74,14 +74,15 @@ function isObject(value: unknown): value is Json {
  * `query` is absent only when nothing was asked for; `pages` is absent when every id is bad.
  */
 export function parseRevisionsResponse(
-  body: string,
+  body: Buffer | string,
   options: { retryAfterMs?: number } = {},
 ): RevisionsResponsePart {
+  const text = typeof body === 'string' ? body : decode(body);
   let json: unknown;
   try {
-    json = JSON.parse(body);
+    json = JSON.parse(text);
   } catch (cause) {
-    throw responseFormatError('body is not JSON', { cause: String(cause), body_start: body.slice(0, 200) });
+    throw responseFormatError('body is not JSON', { cause: String(cause), body_start: text.slice(0, 200) });
   }
   if (!isObject(json)) throw responseFormatError('body is not a JSON object');
   if (json.error !== undefined) {
@@ -117,6 +118,16 @@ export function parseRevisionsResponse(
     hasMissingPage,
     continueParams: readContinue(json.continue),
   };
+}
+
+/** The answer's text. Bytes that are not UTF-8 are replaced by U+FFFD, as any decoder would. */
+function decode(bytes: Buffer): string {
+  try {
+    return bytes.toString('utf8');
+  } catch (error) {
+    // Past V8's longest string (about 512 Mi characters), which an answer just under a 512 MiB limit can reach.
+    throw responseFormatError('answer too large to decode', { cause: String(error) });
+  }
 }
 
 function readRevision(
