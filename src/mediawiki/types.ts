@@ -18,6 +18,11 @@ export interface SlotContent {
   readonly contentFormat?: string;
   /** Absent when the slot's text is hidden (`texthidden`). */
   readonly content?: string;
+  /**
+   * A large `content`'s JSON string literal (quotes included) as the answer wrote it, whose
+   * JSON.parse is `content`: the output writes these bytes instead of serialising the text again.
+   */
+  readonly contentJson?: Buffer;
   readonly textHidden: boolean;
 }
 

@@ -68,7 +68,8 @@ describe('mediawiki fetcher against a real MediaWiki', { timeout: 900_000 }, () 
     deleted = await bot.edit({ title: 'Enrichment deleted', text: 'This page will be deleted.' });
     await bot.deletePage(deleted.title);
     // Five revisions of ~1.8 MB exceed $wgAPIMaxResultSize (8 MiB): the answer is cut with `continue`.
-    const line = 'A line of filler text for a large revision, long enough to add up quickly.\n';
+    // Quotes, a slash and non-ASCII text: the output writes these contents as the wiki's JSON literals.
+    const line = 'A "filler" line — ünïcödé, and/or text for a large revision, adding up quickly.\n';
     large = await bot.seedPages(
       Array.from({ length: 5 }, (_, i) => ({
         title: 'Enrichment large',
@@ -96,6 +97,11 @@ describe('mediawiki fetcher against a real MediaWiki', { timeout: 900_000 }, () 
       assert.equal(revision.pageId, page.pageId);
       assert.deepEqual(Object.keys(revision.slots), ['main']);
       assert.equal(revision.slots.main?.content, page.text, page.title);
+      assert.equal(
+        revision.slots.main?.contentJson,
+        undefined,
+        `${page.title}: a literal for a small content`,
+      );
       assert.equal(revision.slots.main?.textHidden, false);
     });
     assert.equal(revisions.at(-2)?.slots.main?.contentModel, 'json');
@@ -148,6 +154,11 @@ describe('mediawiki fetcher against a real MediaWiki', { timeout: 900_000 }, () 
     );
     assert.deepEqual(
       revisions.map((r) => r.slots.main?.content),
+      large.map((p) => p.text),
+    );
+    // Each large content comes with its literal from the answer, which decodes to the same text.
+    assert.deepEqual(
+      revisions.map((r) => JSON.parse(r.slots.main?.contentJson?.toString('utf8') ?? 'null') as unknown),
       large.map((p) => p.text),
     );
     assert.equal(metrics.counts.get('mediawiki_requests_total{error_type=none,status=200}'), 2);

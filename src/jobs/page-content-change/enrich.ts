@@ -1,3 +1,5 @@
+import type { MarkLiteral } from '../../core/json-literals.js';
+import { isPlainObject } from '../../core/json-schema.js';
 import type { RevisionContent } from '../../mediawiki/types.js';
 
 type Json = Record<string, unknown>;
@@ -48,3 +50,26 @@ export const ENRICHED_KINDS: ReadonlySet<string> = new Set([
   'undelete',
   'visibility_change',
 ]);
+
+/**
+ * For serialising `event` (an output built from an enrichment with `revision`): each slot whose
+ * `content_body` is still the content the answer held as a JSON literal gets `mark`'s stand-in
+ * instead, so that the literal is written rather than the text serialised again. Only the objects
+ * on the path to those slots are copied; `event` itself is not changed.
+ */
+export function markContentLiterals(event: Json, revision: RevisionContent, mark: MarkLiteral): Json {
+  const outRevision = event.revision;
+  if (!isPlainObject(outRevision) || !isPlainObject(outRevision.content_slots)) return event;
+  const outSlots = outRevision.content_slots;
+  let marked: Record<string, unknown> | undefined;
+  for (const [role, slot] of Object.entries(revision.slots)) {
+    // A role named `__proto__` would be set as the copy's prototype by assignment: left as it is.
+    if (slot.contentJson === undefined || slot.content === undefined || role === '__proto__') continue;
+    const out = Object.hasOwn(outSlots, role) ? outSlots[role] : undefined;
+    if (!isPlainObject(out) || out.content_body !== slot.content) continue;
+    marked ??= { ...outSlots };
+    marked[role] = { ...out, content_body: mark(slot.contentJson, slot.content) };
+  }
+  if (marked === undefined) return event;
+  return { ...event, revision: { ...outRevision, content_slots: marked } };
+}

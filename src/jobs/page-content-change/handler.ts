@@ -8,6 +8,7 @@ import { EnrichmentError, isEnrichmentError } from '../../core/errors.js';
 import { eventKey, serialiseKey, toSinkEvent, type EventKey, type Projection } from '../../core/event.js';
 import type { InputLimits } from '../../core/input-limits.js';
 import { nestsDeeperThan } from '../../core/json-depth.js';
+import { jsonBytesWithLiterals } from '../../core/json-literals.js';
 import { isPlainObject } from '../../core/json-schema.js';
 import type { Metrics } from '../../core/metrics.js';
 import { rawEventHead } from '../../core/record-head.js';
@@ -16,7 +17,7 @@ import type { Validate } from '../../core/validator.js';
 import type { RevisionContent, RevisionFetcher } from '../../mediawiki/types.js';
 import { canonicalWikiDomain } from '../../mediawiki/wiki-domain.js';
 import { pageChangeKindOf, type Handled, type Outcome, type RecordHandler } from '../contract.js';
-import { ENRICHED_KINDS, enrichEvent } from './enrich.js';
+import { ENRICHED_KINDS, enrichEvent, markContentLiterals } from './enrich.js';
 import { checkInput, metaOf, type InputSchemas } from './input.js';
 
 export interface HandlerOptions {
@@ -195,7 +196,7 @@ export class PageContentChangeHandler implements RecordHandler {
     return {
       kind: 'enriched',
       reason: kind,
-      output: this.toOutput(enriched.event, key),
+      output: this.toOutput(enriched.event, key, content),
       ...inputFacts(event),
     };
   }
@@ -226,8 +227,11 @@ export class PageContentChangeHandler implements RecordHandler {
     return { ...this.tally };
   }
 
-  /** Normalise, project, validate against the sink schema, serialise once. */
-  private toOutput(event: Record<string, unknown>, key: EventKey): SinkRecord {
+  /**
+   * Normalise, project, validate against the sink schema, serialise once: the contents of `revision`
+   * that the answer held as JSON literals are written as those bytes.
+   */
+  private toOutput(event: Record<string, unknown>, key: EventKey, revision?: RevisionContent): SinkRecord {
     const { output: out } = this.options;
     const sink = toSinkEvent(event, {
       projection: out.projection,
@@ -247,7 +251,9 @@ export class PageContentChangeHandler implements RecordHandler {
     const dt = Date.parse(typeof sink.event.dt === 'string' ? sink.event.dt : '');
     return {
       key: serialiseKey(key),
-      value: Buffer.from(JSON.stringify(sink.event)),
+      value: revision
+        ? jsonBytesWithLiterals((mark) => markContentLiterals(sink.event, revision, mark))
+        : Buffer.from(JSON.stringify(sink.event)),
       ...(Number.isFinite(dt) ? { timestamp: dt } : {}),
     };
   }
