@@ -1,5 +1,6 @@
 import { EnrichmentError } from './errors.js';
 import { isPlainObject, type JsonSchema } from './json-schema.js';
+import { setOwn } from './own-key.js';
 
 export interface ProjectionResult<T = unknown> {
   value: T;
@@ -71,8 +72,8 @@ function compileObject(props: Record<string, JsonSchema>, extra: JsonSchema | un
       const given = value[key];
       const projected =
         projector === keep ? given : projector(given, path === '' ? key : `${path}.${key}`, dropped);
-      if (out) set(out, key, projected);
-      else if (projected !== given) set((out = copyOf(value, keys, i)), key, projected);
+      if (out) setOwn(out, key, projected);
+      else if (projected !== given) setOwn((out = copyOf(value, keys, i)), key, projected);
     }
     return out ?? value;
   };
@@ -85,15 +86,8 @@ function copyOf(
   count: number,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (let i = 0; i < count; i++) set(out, keys[i]!, value[keys[i]!]);
+  for (let i = 0; i < count; i++) setOwn(out, keys[i]!, value[keys[i]!]);
   return out;
-}
-
-// JSON.parse makes `__proto__` an own key; plain assignment would set the prototype instead.
-function set(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__')
-    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-  else target[key] = value;
 }
 
 export interface SinkEventOptions {

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { isEnrichmentError, type EnrichmentError } from '../core/errors.js';
+import { setOwn } from '../core/own-key.js';
 import { locateContentLiterals, type ContentLiterals } from './content-literals.js';
 import type { RevisionContent, SlotContent } from './types.js';
 import { apiError, missingRevisionError, responseFormatError } from './errors.js';
@@ -182,14 +183,14 @@ function readRevision(
     // has one; a shorter text is serialised again even if escapes make its literal long.
     const large = !textHidden && content !== undefined && content.length + 2 >= MIN_LITERAL_BYTES;
     const contentJson = large ? literal(role) : undefined;
-    out[role] = {
+    setOwn(out, role, {
       role,
       contentModel: typeof slot.contentmodel === 'string' ? slot.contentmodel : undefined,
       contentFormat: typeof slot.contentformat === 'string' ? slot.contentformat : undefined,
       content: textHidden ? undefined : content,
       ...(contentJson !== undefined && { contentJson }),
       textHidden,
-    };
+    });
   }
   return pageId === undefined ? { revId, slots: out } : { revId, pageId, slots: out };
 }

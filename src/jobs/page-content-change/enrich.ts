@@ -1,5 +1,6 @@
 import type { MarkLiteral } from '../../core/json-literals.js';
 import { isPlainObject } from '../../core/json-schema.js';
+import { setOwn } from '../../core/own-key.js';
 import type { RevisionContent } from '../../mediawiki/types.js';
 
 type Json = Record<string, unknown>;
@@ -23,7 +24,7 @@ export function enrichEvent(event: Json, revision: RevisionContent): EnrichResul
   const slots: Record<string, Json> = { ...inputSlots };
   let hiddenSlots = 0;
   for (const [role, slot] of Object.entries(revision.slots)) {
-    const existing = inputSlots[role];
+    const existing = Object.hasOwn(inputSlots, role) ? inputSlots[role] : undefined;
     const out: Json = existing
       ? { ...existing }
       : {
@@ -37,7 +38,7 @@ export function enrichEvent(event: Json, revision: RevisionContent): EnrichResul
     } else {
       out.content_body = slot.content;
     }
-    slots[role] = out;
+    setOwn(slots, role, out);
   }
   return { event: { ...event, revision: { ...inputRevision, content_slots: slots } }, hiddenSlots };
 }
@@ -63,12 +64,11 @@ export function markContentLiterals(event: Json, revision: RevisionContent, mark
   const outSlots = outRevision.content_slots;
   let marked: Record<string, unknown> | undefined;
   for (const [role, slot] of Object.entries(revision.slots)) {
-    // A role named `__proto__` would be set as the copy's prototype by assignment: left as it is.
-    if (slot.contentJson === undefined || slot.content === undefined || role === '__proto__') continue;
+    if (slot.contentJson === undefined || slot.content === undefined) continue;
     const out = Object.hasOwn(outSlots, role) ? outSlots[role] : undefined;
     if (!isPlainObject(out) || out.content_body !== slot.content) continue;
     marked ??= { ...outSlots };
-    marked[role] = { ...out, content_body: mark(slot.contentJson, slot.content) };
+    setOwn(marked, role, { ...out, content_body: mark(slot.contentJson, slot.content) });
   }
   if (marked === undefined) return event;
   return { ...event, revision: { ...outRevision, content_slots: marked } };

@@ -5,7 +5,7 @@ import type { RevisionContent } from '../../../src/mediawiki/types.js';
 
 const literal = (text: string) => Buffer.from(JSON.stringify(text));
 
-it('marks only the slots whose content_body is still the answer content with a literal, and changes nothing given', () => {
+it('marks only the slots whose content_body is still the answer content with a literal (whatever their role), and changes nothing given', () => {
   const revision: RevisionContent = {
     revId: 5,
     slots: {
@@ -27,12 +27,14 @@ it('marks only the slots whose content_body is still the answer content with a l
     return `<${value}>`;
   });
 
-  assert.deepEqual(marks, ['"main text"=main text']);
+  assert.deepEqual(marks, ['"main text"=main text', '"p"=p']);
   assert.deepEqual(event, before);
   const markedSlots = (marked.revision as { content_slots: Record<string, unknown> }).content_slots;
   assert.deepEqual(Object.keys(markedSlots), ['main', 'aux', 'small', '__proto__']);
   assert.deepEqual(markedSlots.main, { slot_role: 'main', content_body: '<main text>' });
   assert.equal(markedSlots.aux, slots.aux);
+  assert.deepEqual(Object.getOwnPropertyDescriptor(markedSlots, '__proto__')?.value, { content_body: '<p>' });
+  assert.equal(Object.getPrototypeOf(markedSlots), Object.prototype);
   assert.equal(marked.meta, event.meta);
 });
 
