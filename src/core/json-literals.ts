@@ -58,14 +58,22 @@ interface Place {
   index: number;
 }
 
-/** Each quoted marker's place, in text order; undefined unless every one is there exactly once. */
+/**
+ * Each quoted marker's place, in text order, from one pass over the text; undefined unless every
+ * marker is there exactly once and nothing else in the text starts like one.
+ */
 function placesOf(json: string, count: number): Place[] | undefined {
+  const opening = `"${MARKER_PREFIX}`;
+  const seen = new Uint8Array(count);
   const places: Place[] = [];
-  for (let index = 0; index < count; index++) {
-    const quoted = `"${MARKER_PREFIX}${index}"`;
-    const at = json.indexOf(quoted);
-    if (at === -1 || json.indexOf(quoted, at + 1) !== -1) return undefined;
-    places.push({ at, length: quoted.length, index });
+  for (let at = json.indexOf(opening); at !== -1; at = json.indexOf(opening, at + opening.length)) {
+    const close = json.indexOf('"', at + opening.length);
+    const digits = close === -1 ? '' : json.slice(at + opening.length, close);
+    if (!/^(?:0|[1-9][0-9]{0,8})$/.test(digits)) return undefined;
+    const index = Number(digits);
+    if (index >= count || seen[index] === 1) return undefined;
+    seen[index] = 1;
+    places.push({ at, length: close + 1 - at, index });
   }
-  return places.sort((a, b) => a.at - b.at);
+  return places.length === count ? places : undefined;
 }

@@ -15,8 +15,11 @@
 /** `[start, end)`: the literal with its quotes. */
 export type LiteralSpan = readonly [start: number, end: number];
 
-/** `pages[i][j]` → slot role → span; an absent entry was not located (or is under the size asked). */
-export type ContentLiterals = ReadonlyArray<ReadonlyArray<ReadonlyMap<string, LiteralSpan>>>;
+/**
+ * Page index → revision index → slot role → span, holding only the spans found: an answer of many
+ * pages without a large content costs no memory here.
+ */
+export type ContentLiterals = ReadonlyMap<number, ReadonlyMap<number, ReadonlyMap<string, LiteralSpan>>>;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -40,14 +43,16 @@ export function locateContentLiterals(bytes: Buffer, minBytes: number): ContentL
     const pages = scan.root();
     scan.skipSpace();
     if (scan.pos !== bytes.length) throw new Unexpected();
-    return pages ?? [];
+    return pages ?? new Map();
   } catch {
     // Unexpected, or anything else the bytes could provoke: the contents are serialised as before.
     return undefined;
   }
 }
 
-type Pages = Map<string, LiteralSpan>[][];
+type Slots = Map<string, LiteralSpan>;
+type Revisions = Map<number, Slots>;
+type Pages = Map<number, Revisions>;
 
 class Scanner {
   pos = 0;
@@ -65,34 +70,34 @@ class Scanner {
       pages = undefined;
       this.members(() => {
         if (!this.keyIs('pages')) return this.skipValue();
-        pages = this.elements(() => this.page());
-      }, 'skip');
-    });
+        pages = this.found(() => this.page());
+      });
+    }, 'fail');
     return pages;
   }
 
-  private page(): Map<string, LiteralSpan>[] {
-    let revisions: Map<string, LiteralSpan>[] = [];
+  private page(): Revisions | undefined {
+    let revisions: Revisions | undefined;
     this.members(() => {
       if (!this.keyIs('revisions')) return this.skipValue();
-      revisions = this.elements(() => this.revision(), 'skip') ?? [];
-    }, 'skip');
+      revisions = this.found(() => this.revision());
+    });
     return revisions;
   }
 
-  private revision(): Map<string, LiteralSpan> {
-    let slots = new Map<string, LiteralSpan>();
+  private revision(): Slots | undefined {
+    let slots: Slots | undefined;
     this.members(() => {
       if (!this.keyIs('slots')) return this.skipValue();
-      slots = new Map();
-      const found = slots;
+      let found: Slots | undefined;
       this.members(() => {
         const role = this.keyText();
         const span = this.slot();
-        if (span !== undefined && span[1] - span[0] >= this.minBytes) found.set(role, span);
-        else found.delete(role);
-      }, 'skip');
-    }, 'skip');
+        if (span !== undefined && span[1] - span[0] >= this.minBytes) (found ??= new Map()).set(role, span);
+        else found?.delete(role);
+      });
+      slots = found?.size ? found : undefined;
+    });
     return slots;
   }
 
@@ -109,16 +114,17 @@ class Scanner {
       const start = this.pos;
       this.pos = this.stringEnd(start);
       span = [start, this.pos];
-    }, 'skip');
+    });
     return span;
   }
 
   /**
    * Calls `member` for each member of the object at `pos`, with the key read (`keyIs`, `keyText`)
-   * and `pos` at its value, which `member` must consume. A value that is not an object is skipped when `other` is `skip` (JSON.parse's
-   * result is then checked, and rejected, by the answer's reader), else it is unexpected.
+   * and `pos` at its value, which `member` must consume. A value that is not an object is skipped
+   * unless `other` is `fail`: JSON.parse's result is checked, and rejected, by the answer's reader,
+   * and a later key of the same name may still bring the object.
    */
-  private members(member: () => void, other: 'skip' | 'fail' = 'fail'): void {
+  private members(member: () => void, other: 'skip' | 'fail' = 'skip'): void {
     this.skipSpace();
     if (this.bytes[this.pos] !== OPEN_OBJECT) {
       if (other === 'fail') throw new Unexpected();
@@ -146,27 +152,30 @@ class Scanner {
     }
   }
 
-  /** The results of `element` for each element of the array at `pos`; undefined if it is no array. */
-  private elements<T>(element: () => T, other: 'skip' | 'fail' = 'fail'): T[] | undefined {
+  /**
+   * What `element` found in each element of the array at `pos`, by index, only where it found
+   * something; undefined when it found nothing or the value is no array (then skipped).
+   */
+  private found<T>(element: () => T | undefined): Map<number, T> | undefined {
     this.skipSpace();
     if (this.bytes[this.pos] !== OPEN_ARRAY) {
-      if (other === 'fail') throw new Unexpected();
       this.skipValue();
       return undefined;
     }
     this.pos += 1;
-    const out: T[] = [];
+    const out = new Map<number, T>();
     this.skipSpace();
     if (this.bytes[this.pos] === CLOSE_ARRAY) {
       this.pos += 1;
-      return out;
+      return undefined;
     }
-    for (;;) {
-      out.push(element());
+    for (let index = 0; ; index++) {
+      const value = element();
+      if (value !== undefined) out.set(index, value);
       this.skipSpace();
       const next = this.bytes[this.pos];
       this.pos += 1;
-      if (next === CLOSE_ARRAY) return out;
+      if (next === CLOSE_ARRAY) return out.size > 0 ? out : undefined;
       if (next !== COMMA) throw new Unexpected();
     }
   }

@@ -141,6 +141,16 @@ function decode(bytes: Buffer): string {
   }
 }
 
+/**
+ * Whether a literal takes at most the text's UTF-8 bytes, an eighth more for escapes (the newlines
+ * and quotes of wikitext, as MediaWiki writes them) and its quotes. An answer that escapes more (every
+ * character as a `\u` sequence is six bytes) would make the output grow with it, past limits set for
+ * the text: such a content is serialised again.
+ */
+function literalFits(literal: Buffer, text: string): boolean {
+  return literal.length <= Buffer.byteLength(text) * 1.125 + 2;
+}
+
 type LiteralOf = (role: string) => Buffer | undefined;
 const noLiteral: LiteralOf = () => undefined;
 
@@ -157,7 +167,7 @@ function lazyLiterals(bytes: Buffer): (page: number, revision: number, role: str
     if (literals === null) {
       literals = isUtf8(bytes) ? locateContentLiterals(bytes, MIN_LITERAL_BYTES) : undefined;
     }
-    const span = literals?.[page]?.[revision]?.get(role);
+    const span = literals?.get(page)?.get(revision)?.get(role);
     return span && bytes.subarray(span[0], span[1]);
   };
 }
@@ -181,8 +191,11 @@ function readRevision(
     }
     // A text of n UTF-16 units has a literal of at least n + 2 bytes: from this length on it surely
     // has one; a shorter text is serialised again even if escapes make its literal long.
-    const large = !textHidden && content !== undefined && content.length + 2 >= MIN_LITERAL_BYTES;
-    const contentJson = large ? literal(role) : undefined;
+    let contentJson: Buffer | undefined;
+    if (!textHidden && content !== undefined && content.length + 2 >= MIN_LITERAL_BYTES) {
+      const found = literal(role);
+      if (found !== undefined && literalFits(found, content)) contentJson = found;
+    }
     setOwn(out, role, {
       role,
       contentModel: typeof slot.contentmodel === 'string' ? slot.contentmodel : undefined,

@@ -1,8 +1,9 @@
 /**
  * A large content is written to the output as the wiki's answer wrote its JSON literal, not decoded
  * and serialised again: through the whole job (HTTP, batching, the handler, the file sink) against a
- * local server whose answers escape their strings as PHP's json_encode does by default (`\u00e9`,
- * `\/`). Whatever the bytes, each output parses to the content JSON.parse read from the answer.
+ * local server whose answers escape `/` as `\/` (PHP's json_encode does by default). Whatever the
+ * bytes, each output parses to the content JSON.parse read from the answer, and an answer that
+ * escapes far more than the text needs does not make the output grow with it.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -12,18 +13,29 @@ import { pageChangeEvent } from '../helpers/events.js';
 import { assertValidOutput, runJob, startApi, type Json } from '../helpers/job-harness.js';
 import type { Behaviour } from '../helpers/misbehaving-api.js';
 
-/** JSON with every non-ASCII character as `\uXXXX` and `/` as `\/`, as PHP writes it by default. */
+/** JSON with `/` written `\/`. */
 function phpJson(value: unknown): string {
-  return JSON.stringify(value)
-    .replaceAll('/', '\\/')
-    .replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replaceAll('/', '\\/');
+}
+
+/** The same with every non-ASCII character as `\uXXXX` too (PHP's default without JSON_UNESCAPED_UNICODE). */
+function asciiJson(value: unknown): string {
+  return phpJson(value).replace(
+    /[\u0080-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 const large = (revId: number) =>
   `${revId}: café "déjà vu" </nowiki> 😀\n${'Lorem [[ipsum]] {{dolor}}/sit ámet.\n'.repeat(80)}`;
 const small = (revId: number) => `${revId}: petit café/été`;
 
-function answer(revIds: readonly number[], contentOf: (revId: number) => string, title = 'Page'): string {
+function answer(
+  revIds: readonly number[],
+  contentOf: (revId: number) => string,
+  title = 'Page',
+  json = phpJson,
+): string {
   const pages = revIds.map((revid) => ({
     pageid: revid,
     ns: 0,
@@ -37,7 +49,7 @@ function answer(revIds: readonly number[], contentOf: (revId: number) => string,
       },
     ],
   }));
-  return phpJson({ batchcomplete: true, query: { pages } });
+  return json({ batchcomplete: true, query: { pages } });
 }
 
 const edit = (revId: number): Json =>
@@ -102,4 +114,17 @@ test('an answer with bytes that are not UTF-8 is decoded and its contents serial
   assert.deepEqual(run.outputs.map(bodyOf), [large(12)]);
   assert.ok(!run.outputLines[0]!.includes(phpJson(large(12))), 'the literal of an answer that is not UTF-8');
   assert.ok(run.outputLines[0]!.includes(`"content_body":${JSON.stringify(large(12))}`));
+});
+
+test('a literal much longer than its text (escapes throughout) is not written: the output keeps its size', async (t) => {
+  const accented = (revId: number) => `${revId}: ${'àéîõü çñ '.repeat(400)}`;
+  const api = await startApi(t);
+  api.setFallback((request): Behaviour => ({
+    kind: 'raw',
+    body: answer(request.revIds, accented, 'Page', asciiJson),
+  }));
+  const run = await runJob(t, api, [edit(14)]);
+  assert.deepEqual(run.outputs.map(bodyOf), [accented(14)]);
+  assert.ok(asciiJson(accented(14)).length > 2 * Buffer.byteLength(accented(14)));
+  assert.ok(run.outputLines[0]!.includes(`"content_body":${JSON.stringify(accented(14))}`));
 });

@@ -65,4 +65,33 @@ describe('jsonBytesWithLiterals', () => {
     });
     assert.equal(out.toString(), '{"body":"plain"}');
   });
+
+  it('serialises the strings themselves when another string starts like a marker', () => {
+    let builds = 0;
+    const out = jsonBytesWithLiterals((mark) => {
+      builds += 1;
+      const marked = mark(literal('"\\u0063"'), 'c');
+      return { body: marked, other: builds === 1 ? `${marked}9` : 'other' };
+    });
+    assert.equal(builds, 2);
+    assert.equal(out.toString(), '{"body":"c","other":"other"}');
+  });
+
+  it('writes thousands of literals in one value, each in its place', () => {
+    const texts = Array.from({ length: 5000 }, (_, i) => `text ${i} é`);
+    const out = jsonBytesWithLiterals((mark) =>
+      Object.fromEntries(
+        texts.map((text, i) => [
+          `slot${i}`,
+          { body: mark(literal(JSON.stringify(text).replace('é', '\\u00e9')), text) },
+        ]),
+      ),
+    );
+    const json = out.toString('utf8');
+    assert.ok(json.includes('"slot4999":{"body":"text 4999 \\u00e9"}'));
+    assert.deepEqual(
+      JSON.parse(json),
+      Object.fromEntries(texts.map((text, i) => [`slot${i}`, { body: text }])),
+    );
+  });
 });

@@ -31,13 +31,13 @@ function contentsOf(text: string): Map<string, string> {
 /** What each located literal decodes to, by its place. */
 function decoded(bytes: Buffer, literals: ContentLiterals): Map<string, string> {
   const out = new Map<string, string>();
-  literals.forEach((revisions, i) =>
-    revisions.forEach((slots, j) => {
+  for (const [i, revisions] of literals) {
+    for (const [j, slots] of revisions) {
       for (const [role, [start, end]] of slots) {
         out.set(`${i}/${j}/${role}`, JSON.parse(bytes.toString('utf8', start, end)) as string);
       }
-    }),
-  );
+    }
+  }
   return out;
 }
 
@@ -60,9 +60,9 @@ describe('locateContentLiterals', () => {
     let contents = 0;
     for (const name of readdirSync(FIXTURES).filter((f) => f.startsWith('revisions-'))) {
       const text = readFileSync(new URL(name, FIXTURES), 'utf8');
-      // formatversion=1 keys pages by id, which the answer's reader rejects: so does the scan.
+      // formatversion=1 keys pages by id, which the answer's reader rejects: the scan finds nothing.
       if (name === 'revisions-single-formatversion1.json') {
-        assert.equal(locateContentLiterals(Buffer.from(text), 0), undefined);
+        assert.deepEqual(locateContentLiterals(Buffer.from(text), 0), new Map());
         continue;
       }
       contents += assertLocatesEveryContent(text).size;
@@ -85,6 +85,25 @@ describe('locateContentLiterals', () => {
         ['1/0/main', 'last'],
         ['1/1/m', 'c'],
       ],
+    );
+  });
+
+  it('takes the last of a key given twice when the earlier one is not an object or array', () => {
+    const found = assertLocatesEveryContent(
+      '{"query":1,"query":{"pages":{},"pages":[{"revisions":7,"revisions":[{"slots":[],' +
+        '"slots":{"main":"x","main":{"content":1,"content":"text"}}}]}]}}',
+    );
+    assert.deepEqual([...found], [['0/0/main', 'text']]);
+  });
+
+  it('holds only what it found: many pages without a content leave an empty result', () => {
+    const pages = Array.from(
+      { length: 10_000 },
+      (_, i) => `{"revisions":[{"slots":{"main":{"content":${i}}}}]}`,
+    );
+    assert.deepEqual(
+      locateContentLiterals(Buffer.from(`{"query":{"pages":[${pages.join(',')}]}}`), 0),
+      new Map(),
     );
   });
 
@@ -115,21 +134,20 @@ describe('locateContentLiterals', () => {
   it('keeps only literals of at least the size asked for', () => {
     const bytes = Buffer.from(answer('{"main":{"content":"12345678"},"aux":{"content":"123456"}}'));
     const literals = locateContentLiterals(bytes, 10);
-    assert.deepEqual(literals?.[0]?.[0] && [...literals[0][0].keys()], ['main']);
+    assert.deepEqual([...(literals?.get(0)?.get(0)?.keys() ?? [])], ['main']);
   });
 
   it('gives up on bytes that are not a whole JSON object', () => {
     const whole = answer('{"main":{"content":"text"}}');
-    for (const bad of [whole.slice(0, -1), `${whole} x`, `${whole}{}`, '[1]', '', '{"query":{"pages":{}}}']) {
+    for (const bad of [whole.slice(0, -1), `${whole} x`, `${whole}{}`, '[1]', '', '{"query":{"pages":[1}}']) {
       assert.equal(locateContentLiterals(Buffer.from(bad), 0), undefined, bad);
     }
   });
 
   it('finds none where there are no pages', () => {
-    assert.deepEqual(
-      locateContentLiterals(Buffer.from('{"batchcomplete":true,"query":{"badrevids":{}}}'), 0),
-      [],
-    );
+    for (const none of ['{"batchcomplete":true,"query":{"badrevids":{}}}', '{"query":{"pages":{}}}']) {
+      assert.deepEqual(locateContentLiterals(Buffer.from(none), 0), new Map(), none);
+    }
   });
 
   it('agrees with JSON.parse on 300 random answers, however they escape their strings', () => {
