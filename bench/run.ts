@@ -381,7 +381,7 @@ const report = {
       'least-squares slope of RSS over events done, from the samples at or past 25 % of the events, × 100,000',
     'memory.long_run.events_per_s': 'events / seconds from spawning the CLI to its exit',
     kafka:
-      "The realistic corpus produced to a fresh input topic on the tests' broker (scripts/kafka.sh, one node). kcat: `kcat -C -e | kcat -P` to another topic, keys kept; CPU of both kcat processes from the kernel (bash `times`). service: the built CLI Kafka to Kafka against the API simulator (no latency), CPU from /proc/<pid>/stat from its first output to its last, events/s over the same span, peak RSS VmHWM. floor: bench/floor.ts on the same lines. ratio: service CPU / (kcat CPU + floor CPU)",
+      "The realistic corpus produced to a fresh input topic on the tests' broker (scripts/kafka.sh, one node). kcat: `kcat -C -e | kcat -P` to another topic, keys kept; CPU of both kcat processes from the kernel (bash `times`). service: the built CLI Kafka to Kafka against the API simulator (no latency), CPU from /proc/<pid>/stat from its first output to its last, events/s over the same span, peak RSS VmHWM. floor: bench/floor.ts on the same lines, the median of three passes after a warm-up over the first 20,000 (every pass in floor.cpu_us_per_event_passes). ratio: service CPU / (kcat CPU + floor CPU)",
     'kafka.latency':
       "With the service caught up, events produced at rate_per_s by the bench (linger.ms 0) and matched on the output topic by meta.request_id: arrival minus send. copy: the same through a librdkafka consume-and-produce process with no work (the floor of Kafka's own latency)",
   },
