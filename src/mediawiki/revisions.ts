@@ -101,18 +101,20 @@ export function parseRevisionsResponse(
   if (query.pages !== undefined) {
     if (!Array.isArray(query.pages)) throw responseFormatError('query.pages is not an array');
     const literals = typeof body === 'string' ? undefined : lazyLiterals(body);
-    for (const [pageIndex, page] of query.pages.entries()) {
+    for (let pageIndex = 0; pageIndex < query.pages.length; pageIndex++) {
+      const page: unknown = query.pages[pageIndex];
       if (!isObject(page)) throw responseFormatError('a page is not an object');
       if (page.missing === true && page.revisions === undefined) hasMissingPage = true;
       if (page.revisions === undefined) continue;
       if (!Array.isArray(page.revisions)) throw responseFormatError('page.revisions is not an array');
       const pageId = typeof page.pageid === 'number' ? page.pageid : undefined;
-      for (const [revisionIndex, revision] of page.revisions.entries()) {
+      for (let revisionIndex = 0; revisionIndex < page.revisions.length; revisionIndex++) {
+        const revision: unknown = page.revisions[revisionIndex];
         if (!isObject(revision) || typeof revision.revid !== 'number') {
           throw responseFormatError('a revision has no numeric revid');
         }
-        const literal: LiteralOf = literals ? (role) => literals(pageIndex, revisionIndex, role) : noLiteral;
-        revisions.set(revision.revid, readRevision(revision.revid, pageId, revision.slots, literal));
+        const place = { page: pageIndex, revision: revisionIndex };
+        revisions.set(revision.revid, readRevision(revision.revid, pageId, revision.slots, literals, place));
       }
     }
   }
@@ -151,8 +153,8 @@ function literalFits(literal: Buffer, text: string): boolean {
   return literal.length <= Buffer.byteLength(text) * 1.125 + 2;
 }
 
-type LiteralOf = (role: string) => Buffer | undefined;
-const noLiteral: LiteralOf = () => undefined;
+/** A slot content's literal by the place of its revision in the answer and its role. */
+type LiteralAt = (page: number, revision: number, role: string) => Buffer | undefined;
 
 /**
  * The literal of a slot's content by its place in the answer. The bytes are scanned once, when the
@@ -161,7 +163,7 @@ const noLiteral: LiteralOf = () => undefined;
  * The literals are views into the answer, not copies: a batch's records are enriched as soon as it
  * settles, and with them the last views, and so the answer, are let go.
  */
-function lazyLiterals(bytes: Buffer): (page: number, revision: number, role: string) => Buffer | undefined {
+function lazyLiterals(bytes: Buffer): LiteralAt {
   let literals: ContentLiterals | undefined | null = null;
   return (page, revision, role) => {
     if (literals === null) {
@@ -176,7 +178,8 @@ function readRevision(
   revId: number,
   pageId: number | undefined,
   slots: unknown,
-  literal: LiteralOf,
+  literalAt: LiteralAt | undefined,
+  place: { page: number; revision: number },
 ): RevisionContent | EnrichmentError {
   if (!isObject(slots)) return responseFormatError('revision without slots', { rev_id: revId });
   const out: Record<string, SlotContent> = {};
@@ -193,7 +196,7 @@ function readRevision(
     // has one; a shorter text is serialised again even if escapes make its literal long.
     let contentJson: Buffer | undefined;
     if (!textHidden && content !== undefined && content.length + 2 >= MIN_LITERAL_BYTES) {
-      const found = literal(role);
+      const found = literalAt?.(place.page, place.revision, role);
       if (found !== undefined && literalFits(found, content)) contentJson = found;
     }
     setOwn(out, role, {

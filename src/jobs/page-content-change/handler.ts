@@ -251,9 +251,10 @@ export class PageContentChangeHandler implements RecordHandler {
     const dt = Date.parse(typeof sink.event.dt === 'string' ? sink.event.dt : '');
     return {
       key: serialiseKey(key),
-      value: revision
-        ? jsonBytesWithLiterals((mark) => markContentLiterals(sink.event, revision, mark))
-        : Buffer.from(JSON.stringify(sink.event)),
+      value:
+        revision && Object.values(revision.slots).some((slot) => slot.contentJson !== undefined)
+          ? jsonBytesWithLiterals((mark) => markContentLiterals(sink.event, revision, mark))
+          : Buffer.from(JSON.stringify(sink.event)),
       ...(Number.isFinite(dt) ? { timestamp: dt } : {}),
     };
   }
