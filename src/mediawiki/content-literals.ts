@@ -12,6 +12,17 @@
  * the whole answer (the caller then serialises every content as before).
  */
 
+import {
+  BACKSLASH,
+  CLOSE_ARRAY,
+  CLOSE_OBJECT,
+  COLON,
+  COMMA,
+  OPEN_ARRAY,
+  OPEN_OBJECT,
+  QUOTE,
+} from '../core/json-bytes.js';
+
 /** `[start, end)`: the literal with its quotes. */
 export type LiteralSpan = readonly [start: number, end: number];
 
@@ -20,15 +31,6 @@ export type LiteralSpan = readonly [start: number, end: number];
  * pages without a large content costs no memory here.
  */
 export type ContentLiterals = ReadonlyMap<number, ReadonlyMap<number, ReadonlyMap<string, LiteralSpan>>>;
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
 
 /** The bytes are not the answer JSON.parse read: the scan gives up. */
 class Unexpected extends Error {}
