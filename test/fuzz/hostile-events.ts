@@ -320,8 +320,12 @@ export function isBlank(line: Buffer): boolean {
   return true;
 }
 
+/** About 2.7 KB of wikitext-like lines: quotes, a slash, non-ASCII, newlines. */
+const LONG_TEXT = '\nLorem "ipsum" dolor/sit — ämet.'.repeat(80);
+
+/** Every third revision's content is long enough for the output to carry the answer's literal. */
 export function contentOf(revId: number, role = 'main'): string {
-  return `text of ${revId} (${role}) — ünïcödé ✓`;
+  return `text of ${revId} (${role}) — ünïcödé ✓${revId % 3 === 0 ? LONG_TEXT : ''}`;
 }
 
 function storedRevision(line: LineSpec, revId: number): StoredRevision | undefined {
