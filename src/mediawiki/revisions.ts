@@ -77,10 +77,10 @@ function isObject(value: unknown): value is Json {
  * `query` is absent only when nothing was asked for; `pages` is absent when every id is bad.
  */
 export function parseRevisionsResponse(
-  body: Buffer | string,
+  body: Buffer,
   options: { retryAfterMs?: number } = {},
 ): RevisionsResponsePart {
-  const text = typeof body === 'string' ? body : decode(body);
+  const text = decode(body);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -100,7 +100,7 @@ export function parseRevisionsResponse(
   let hasMissingPage = false;
   if (query.pages !== undefined) {
     if (!Array.isArray(query.pages)) throw responseFormatError('query.pages is not an array');
-    const literals = typeof body === 'string' ? undefined : lazyLiterals(body);
+    const literals = lazyLiterals(body);
     for (let pageIndex = 0; pageIndex < query.pages.length; pageIndex++) {
       const page: unknown = query.pages[pageIndex];
       if (!isObject(page)) throw responseFormatError('a page is not an object');
@@ -178,7 +178,7 @@ function readRevision(
   revId: number,
   pageId: number | undefined,
   slots: unknown,
-  literalAt: LiteralAt | undefined,
+  literalAt: LiteralAt,
   place: { page: number; revision: number },
 ): RevisionContent | EnrichmentError {
   if (!isObject(slots)) return responseFormatError('revision without slots', { rev_id: revId });
@@ -196,7 +196,7 @@ function readRevision(
     // has one; a shorter text is serialised again even if escapes make its literal long.
     let contentJson: Buffer | undefined;
     if (!textHidden && content !== undefined && content.length + 2 >= MIN_LITERAL_BYTES) {
-      const found = literalAt?.(place.page, place.revision, role);
+      const found = literalAt(place.page, place.revision, role);
       if (found !== undefined && literalFits(found, content)) contentJson = found;
     }
     setOwn(out, role, {

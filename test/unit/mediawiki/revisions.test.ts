@@ -10,19 +10,21 @@ import {
   type RevisionResult,
 } from '../../../src/mediawiki/revisions.js';
 
-function body(name: string): string {
-  return readFileSync(new URL(`../../fixtures/mediawiki/${name}.json`, import.meta.url), 'utf8');
+function body(name: string): Buffer {
+  return readFileSync(new URL(`../../fixtures/mediawiki/${name}.json`, import.meta.url));
 }
 
-function parseError(text: string, options?: { retryAfterMs?: number }): EnrichmentError {
+function parseError(answer: Buffer | string, options?: { retryAfterMs?: number }): EnrichmentError {
   try {
-    parseRevisionsResponse(text, options);
+    parseRevisionsResponse(Buffer.from(answer), options);
   } catch (error) {
     assert.ok(error instanceof EnrichmentError, `not an EnrichmentError: ${String(error)}`);
     return error;
   }
   assert.fail('parseRevisionsResponse did not throw');
 }
+
+const jsonBytes = (value: unknown) => Buffer.from(JSON.stringify(value));
 
 function summary(results: Map<number, RevisionResult>): Record<number, string> {
   return Object.fromEntries(
@@ -226,7 +228,7 @@ describe('parseRevisionsResponse on real responses', () => {
       ['<html>Bad gateway</html>', 'body is not JSON'],
       ['[1,2]', 'body is not a JSON object'],
       ['{"batchcomplete":true}', 'no query object'],
-      [body('revisions-single-formatversion1'), 'query.pages is not an array'],
+      [body('revisions-single-formatversion1').toString('utf8'), 'query.pages is not an array'],
       ['{"query":{"pages":[{"revisions":[{"slots":{}}]}]}}', 'a revision has no numeric revid'],
       ['{"query":{"badrevids":"8"}}', 'query.badrevids is not a list or object'],
       ['{"error":"oops"}', 'error without a code'],
@@ -240,7 +242,7 @@ describe('parseRevisionsResponse on real responses', () => {
 
   it('fails only the revision whose entry cannot be read', () => {
     const part = parseRevisionsResponse(
-      JSON.stringify({
+      jsonBytes({
         query: {
           pages: [
             {
@@ -264,7 +266,7 @@ describe('parseRevisionsResponse on real responses', () => {
 
   it('reads several slots of one revision', () => {
     const part = parseRevisionsResponse(
-      JSON.stringify({
+      jsonBytes({
         batchcomplete: true,
         query: {
           pages: [
