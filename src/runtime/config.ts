@@ -18,6 +18,8 @@ import type { JobDefinition } from '../jobs/contract.js';
 
 export interface RuntimeConfig extends InputLimits {
   readonly maxInFlight: number;
+  /** The window's smallest size (window-control.ts); at or above `maxInFlight`, a fixed window. */
+  readonly inFlightFloor: number;
   /** Input bytes (plus output bytes once built) of the records in flight; the source waits above it. */
   readonly maxInFlightBytes: number;
   readonly commitIntervalMs: number;
@@ -123,6 +125,13 @@ export const RUNTIME_SCHEMA: ConfigSchema = section(
       default: 1000,
       description:
         'Most records between the source and their acknowledged outcome; the source is not read while full (bounded memory).',
+    },
+    in_flight_floor: {
+      type: 'integer',
+      minimum: 1,
+      default: 256,
+      description:
+        'The smallest window of records in flight. The window starts here, grows by half every 50 ms in which the event loop had time to spare (up to `max_in_flight`) and shrinks by a quarter in each in which it was saturated: read-ahead fills batches while the wiki is slow, and only costs memory and collection while the process is busy. At or above `max_in_flight`: a window of fixed size.',
     },
     max_in_flight_bytes: {
       type: 'integer',
@@ -247,6 +256,7 @@ export function resolveConfig<Section>(raw: unknown, job: JobDefinition<Section>
   const rt = doc.runtime as Record<string, number | string | undefined>;
   const runtime: RuntimeConfig = Object.freeze({
     maxInFlight: rt.max_in_flight as number,
+    inFlightFloor: rt.in_flight_floor as number,
     maxInFlightBytes: rt.max_in_flight_bytes as number,
     maxRecordBytes: rt.max_record_bytes as number,
     maxJsonDepth: rt.max_json_depth as number,

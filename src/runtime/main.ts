@@ -212,6 +212,7 @@ export async function runJob(
     ...connectors,
     handler: job.handler,
     maxInFlight: config.runtime.maxInFlight,
+    inFlightFloor: config.runtime.inFlightFloor,
     maxInFlightBytes: config.runtime.maxInFlightBytes,
     commitIntervalMs: config.runtime.commitIntervalMs,
     drainTimeoutMs: config.runtime.drainTimeoutMs,

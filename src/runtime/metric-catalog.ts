@@ -92,6 +92,12 @@ export const METRIC_FAMILIES: readonly MetricFamily[] = [
     labels: [],
   },
   {
+    name: 'mw_enrich_in_flight_limit',
+    type: 'gauge',
+    help: 'Records the window admits now: from runtime.in_flight_floor up to runtime.max_in_flight, smaller while the event loop is saturated.',
+    labels: [],
+  },
+  {
     name: 'mw_enrich_in_flight_bytes',
     type: 'gauge',
     help: 'Input and output bytes of the records in flight (at most runtime.max_in_flight_bytes, but for one record).',

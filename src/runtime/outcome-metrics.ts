@@ -34,8 +34,13 @@ export class OutcomeMetrics {
   }
 
   /** The window's load, read when the metrics are collected: a scrape sees it as it is. */
-  inFlight(window: { readonly inFlight: number; readonly inFlightBytes: number }): void {
+  inFlight(window: {
+    readonly inFlight: number;
+    readonly inFlightBytes: number;
+    readonly limit: number;
+  }): void {
     this.metrics.gaugeFrom('records_in_flight', () => window.inFlight);
+    this.metrics.gaugeFrom('in_flight_limit', () => window.limit);
     this.metrics.gaugeFrom('in_flight_bytes', () => window.inFlightBytes);
   }
 

@@ -12,6 +12,7 @@ import { OffsetTracker } from './offset-tracker.js';
 import type { Outcome, OutcomeKind, RecordHandler } from '../jobs/contract.js';
 import { OutcomeMetrics } from './outcome-metrics.js';
 import { InFlightWindow } from './window.js';
+import { controlWindow, type WindowControlOptions } from './window-control.js';
 
 export interface PipelineOptions {
   source: Source;
@@ -20,6 +21,14 @@ export interface PipelineOptions {
   handler: RecordHandler;
   /** Most records between source and acknowledged outcome. */
   maxInFlight: number;
+  /**
+   * The window's smallest size: it starts there, grows toward `maxInFlight` while the event loop
+   * has time to spare and shrinks back while it is saturated (window-control.ts).
+   * @default maxInFlight (a window of fixed size)
+   */
+  inFlightFloor?: number;
+  /** How the window is sized: the interval, and the loop's utilization (tests set it). */
+  windowControl?: Omit<WindowControlOptions, 'floor'>;
   /** Most input (and, once built, output) bytes of the records in flight. @default unbounded */
   maxInFlightBytes?: number;
   /** How often the source position is committed. */
@@ -111,6 +120,10 @@ export class Pipeline {
       () => void this.commit().catch((err) => this.fail(err)),
       this.options.commitIntervalMs,
     );
+    const stopWindowControl = controlWindow(this.window, {
+      floor: this.options.inFlightFloor ?? this.options.maxInFlight,
+      ...this.options.windowControl,
+    });
     try {
       const listener = { onPartitionsRevoked: (partitions: readonly string[]) => this.revoke(partitions) };
       for await (const record of source.records(listener)) {
@@ -153,6 +166,7 @@ export class Pipeline {
       this.stop();
       await this.drain(this.options.drainTimeoutMs);
       clearInterval(timer);
+      stopWindowControl();
       try {
         await this.commit();
       } catch (err) {

@@ -4,18 +4,34 @@
  * the backpressure that bounds memory. A record is weighed by its input bytes when it enters, and
  * by its output bytes once they exist (`charge`), so a few huge records hold back the source as
  * many small ones do. A record heavier than the whole byte budget still enters, alone, so that no
- * input can stop the stream.
+ * input can stop the stream. The count in force, `limit`, can be set anywhere up to `capacity`
+ * (`resize`): a smaller limit admits no one until enough records have left, and takes none back.
  */
 export class InFlightWindow {
   private used = 0;
   private bytesUsed = 0;
+  private current: number;
   private readonly waiters: Array<{ bytes: number; admit: () => void }> = [];
   private readonly idleWaiters: Array<() => void> = [];
 
   constructor(
     readonly capacity: number,
     readonly maxBytes: number = Number.POSITIVE_INFINITY,
-  ) {}
+    initialLimit: number = capacity,
+  ) {
+    this.current = clamp(initialLimit, capacity);
+  }
+
+  /** The most records admitted now: between 1 and `capacity`. */
+  get limit(): number {
+    return this.current;
+  }
+
+  /** Sets the limit (clamped to 1..`capacity`); a larger one admits the waiters it has room for. */
+  resize(limit: number): void {
+    this.current = clamp(limit, this.capacity);
+    this.admitWaiters();
+  }
 
   get inFlight(): number {
     return this.used;
@@ -63,7 +79,7 @@ export class InFlightWindow {
   }
 
   private fits(bytes: number): boolean {
-    if (this.used >= this.capacity) return false;
+    if (this.used >= this.current) return false;
     return this.used === 0 || this.bytesUsed + bytes <= this.maxBytes;
   }
 
@@ -78,4 +94,8 @@ export class InFlightWindow {
       next.admit();
     }
   }
+}
+
+function clamp(limit: number, capacity: number): number {
+  return Math.min(capacity, Math.max(1, Math.floor(limit)));
 }

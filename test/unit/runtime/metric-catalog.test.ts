@@ -20,6 +20,7 @@ const CONTRACT: Record<string, [MetricType, string[]]> = {
   mw_enrich_processing_duration_seconds: ['histogram', ['outcome']],
   mw_enrich_records_in_flight: ['gauge', []],
   mw_enrich_in_flight_bytes: ['gauge', []],
+  mw_enrich_in_flight_limit: ['gauge', []],
   mw_enrich_oversize_outputs_total: ['counter', []],
   mw_enrich_hidden_content_total: ['counter', ['reason']],
   mw_enrich_input_fields_dropped_total: ['counter', []],

@@ -121,6 +121,39 @@ test('never has more than maxInFlight records between source and acknowledgement
   assert.equal(track.max, 10);
 });
 
+test('the window stays at its floor while the loop is saturated, and opens to maxInFlight while it has time to spare', async () => {
+  const run = async (utilization: number) => {
+    const input = Array.from({ length: 400 }, (_, i) => record('p', i, { k: `k${i}`, n: i }));
+    const track = { inFlight: 0, max: 0 };
+    const metrics = recordingMetrics();
+    const limits = new Set<number>();
+    const summary = await new Pipeline(
+      options({
+        source: new MemorySource(input),
+        handler: stubHandler(() => 5, track),
+        maxInFlight: 40,
+        inFlightFloor: 4,
+        metrics,
+        windowControl: {
+          intervalMs: 1,
+          utilization: () => {
+            limits.add(metrics.total('in_flight_limit'));
+            return utilization;
+          },
+        },
+      }),
+    ).run();
+    assert.equal(summary.outcomes.enriched, 400);
+    return { max: track.max, limits: [...limits].sort((a, b) => a - b) };
+  };
+  const saturated = await run(1);
+  assert.equal(saturated.max, 4);
+  assert.deepEqual(saturated.limits, [4]);
+  const spare = await run(0);
+  assert.equal(spare.max, 40);
+  assert.deepEqual(spare.limits, [4, 6, 9, 14, 21, 32, 40]);
+});
+
 test('maxInFlightBytes bounds the bytes in flight: large records wait for room, a record over the budget goes alone', async () => {
   const pad = (n: number) => 'x'.repeat(n);
   // 40 records of ~100 KB, then one of ~1 MB (over the budget), then 10 small ones.
