@@ -131,7 +131,7 @@ export const RUNTIME_SCHEMA: ConfigSchema = section(
       minimum: 1,
       default: 256,
       description:
-        'The smallest window of records in flight. The window starts here, grows by half every 50 ms in which the event loop had time to spare (up to `max_in_flight`) and shrinks by a quarter in each in which it was saturated: read-ahead fills batches while the wiki is slow, and only costs memory and collection while the process is busy. At or above `max_in_flight`: a window of fixed size.',
+        'The smallest window of records in flight. The window starts at `max_in_flight`; every 50 ms it shrinks by a quarter, down to this, when the event loop was saturated in that interval and the one before, and doubles, up to `max_in_flight`, when the loop had time to spare: read-ahead fills batches while the wiki is slow, and only costs memory and collection while the process is busy. At or above `max_in_flight`: a window of fixed size.',
     },
     max_in_flight_bytes: {
       type: 'integer',

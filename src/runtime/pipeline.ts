@@ -22,8 +22,8 @@ export interface PipelineOptions {
   /** Most records between source and acknowledged outcome. */
   maxInFlight: number;
   /**
-   * The window's smallest size: it starts there, grows toward `maxInFlight` while the event loop
-   * has time to spare and shrinks back while it is saturated (window-control.ts).
+   * The window's smallest size: it starts at `maxInFlight`, shrinks toward this while the event
+   * loop is saturated and grows back while it has time to spare (window-control.ts).
    * @default maxInFlight (a window of fixed size)
    */
   inFlightFloor?: number;
@@ -162,11 +162,15 @@ export class Pipeline {
       // A finite input that ended is no stop: a file without a position file has nothing to resume
       // from, so every record read gets its outcome however long its retries take (the fetcher's
       // timeouts bound them). A stop or a failure, before or during that wait, bounds the rest.
-      if (!this.stopping) await Promise.race([this.window.idle(), this.stopRequested]);
-      this.stop();
-      await this.drain(this.options.drainTimeoutMs);
-      clearInterval(timer);
-      stopWindowControl();
+      try {
+        if (!this.stopping) await Promise.race([this.window.idle(), this.stopRequested]);
+        this.stop();
+        await this.drain(this.options.drainTimeoutMs);
+      } finally {
+        // Even when a source's stop throws: no timer outlives the run.
+        clearInterval(timer);
+        stopWindowControl();
+      }
       try {
         await this.commit();
       } catch (err) {

@@ -15,11 +15,25 @@ export const SATURATED = 0.9;
 /** Below this, the loop has time to spare. */
 export const SPARE = 0.75;
 
-/** The limit after an interval of `utilization`, within `floor`..`capacity`. */
-export function nextLimit(limit: number, utilization: number, floor: number, capacity: number): number {
+/**
+ * The limit after an interval of `utilization`, within `floor`..`capacity`. It shrinks only when the
+ * interval before was saturated too: one large answer parsed can fill an interval, and a window
+ * shrunk for it would leave the next requests to a slow wiki with fewer revisions.
+ */
+export function nextLimit(
+  limit: number,
+  utilization: number,
+  saturatedBefore: boolean,
+  floor: number,
+  capacity: number,
+): number {
   const low = Math.min(floor, capacity);
-  if (utilization >= SATURATED) return Math.max(low, Math.round(limit * 0.75));
-  if (utilization < SPARE) return Math.min(capacity, Math.ceil(limit * 1.5));
+  if (utilization >= SATURATED) {
+    if (!saturatedBefore) return Math.min(capacity, limit);
+    // At least one less, so that a floor of 1 is reached from 2.
+    return Math.max(low, Math.min(limit - 1, Math.floor(limit * 0.75)));
+  }
+  if (utilization < SPARE) return Math.min(capacity, limit * 2);
   return Math.min(capacity, Math.max(low, limit));
 }
 
@@ -28,23 +42,23 @@ export function nextLimit(limit: number, utilization: number, floor: number, cap
  * waits on the wiki: they fill the next batches of many wikis. While the loop is saturated they only
  * wait in memory, where the collector copies each of them at every scavenge, so that the same
  * events cost more CPU the more are held (about a tenth more for 1 KB events at 1,000 than at 256).
- * So: from `floor`, the window grows by half each interval in which the loop had time to spare, up
- * to its capacity (`runtime.max_in_flight`), and shrinks by a quarter in each interval in which
- * it was saturated, down to `floor` (`runtime.in_flight_floor`). It starts at `floor`, as a
- * connection starts with a small congestion window: a restart with a backlog does not begin by
- * reading a thousand records into memory.
+ * So the window starts at its capacity (`runtime.max_in_flight`) and shrinks by a quarter in each
+ * interval that follows another in which the loop was saturated, down to `floor`
+ * (`runtime.in_flight_floor`); it doubles in each interval in which the loop had time to spare, back
+ * up to the capacity.
  *
- * Starts sizing `window` (from its floor) and returns what stops it.
+ * Starts sizing `window` and returns what stops it.
  */
 export function controlWindow(window: InFlightWindow, options: WindowControlOptions): () => void {
   const floor = Math.min(options.floor, window.capacity);
-  window.resize(floor);
   if (floor >= window.capacity) return () => undefined;
   const utilization = options.utilization ?? loopUtilization();
-  const timer = setInterval(
-    () => window.resize(nextLimit(window.limit, utilization(), floor, window.capacity)),
-    options.intervalMs ?? 50,
-  );
+  let saturatedBefore = false;
+  const timer = setInterval(() => {
+    const load = utilization();
+    window.resize(nextLimit(window.limit, load, saturatedBefore, floor, window.capacity));
+    saturatedBefore = load >= SATURATED;
+  }, options.intervalMs ?? 50);
   // The pipeline's end stops it; it never keeps the process alive by itself.
   timer.unref();
   return () => clearInterval(timer);

@@ -97,5 +97,6 @@ export class InFlightWindow {
 }
 
 function clamp(limit: number, capacity: number): number {
+  if (Number.isNaN(limit)) return capacity;
   return Math.min(capacity, Math.max(1, Math.floor(limit)));
 }

@@ -121,37 +121,61 @@ test('never has more than maxInFlight records between source and acknowledgement
   assert.equal(track.max, 10);
 });
 
-test('the window stays at its floor while the loop is saturated, and opens to maxInFlight while it has time to spare', async () => {
+test('the window shrinks to its floor while the loop stays saturated, and stays open while it has time to spare', async () => {
   const run = async (utilization: number) => {
     const input = Array.from({ length: 400 }, (_, i) => record('p', i, { k: `k${i}`, n: i }));
     const track = { inFlight: 0, max: 0 };
     const metrics = recordingMetrics();
     const limits = new Set<number>();
-    const summary = await new Pipeline(
+    // Per record, in read order: the records in flight once it entered, and the limit then.
+    const entries: Array<{ inFlight: number; limit: number }> = [];
+    const inner = stubHandler(() => 5, track);
+    const handler: RecordHandler = {
+      ...inner,
+      handle(rec) {
+        const handled = inner.handle(rec);
+        entries.push({ inFlight: track.inFlight, limit: metrics.total('in_flight_limit') });
+        return handled;
+      },
+    };
+    let calls = 0;
+    const pipeline = new Pipeline(
       options({
         source: new MemorySource(input),
-        handler: stubHandler(() => 5, track),
+        handler,
         maxInFlight: 40,
         inFlightFloor: 4,
         metrics,
         windowControl: {
           intervalMs: 1,
           utilization: () => {
+            calls++;
             limits.add(metrics.total('in_flight_limit'));
             return utilization;
           },
         },
       }),
-    ).run();
+    );
+    assert.equal(metrics.total('in_flight_limit'), 40, 'the window starts at maxInFlight');
+    const summary = await pipeline.run();
     assert.equal(summary.outcomes.enriched, 400);
-    return { max: track.max, limits: [...limits].sort((a, b) => a - b) };
+    const after = calls;
+    await sleep(20);
+    assert.equal(calls, after, 'the run stopped the sizing');
+    for (const [i, entry] of entries.entries()) {
+      assert.ok(entry.inFlight <= entry.limit, `record ${i} entered within the limit`);
+    }
+    return { max: track.max, limits: [...limits].sort((a, b) => a - b), entries };
   };
   const saturated = await run(1);
-  assert.equal(saturated.max, 4);
-  assert.deepEqual(saturated.limits, [4]);
+  assert.deepEqual(saturated.limits, [4, 6, 9, 12, 16, 22, 30, 40]);
+  // Each 5 ms round of the stub lets at least one interval pass, so the floor is reached within the
+  // first 139 records (40 + 30 + 22 + 16 + 12 + 9 + 6 + 4); from there on, at most 4 are in flight.
+  assert.ok(Math.max(...saturated.entries.slice(139).map((e) => e.inFlight)) <= 4);
+  assert.equal(saturated.max, 40, 'the window started open');
   const spare = await run(0);
   assert.equal(spare.max, 40);
-  assert.deepEqual(spare.limits, [4, 6, 9, 14, 21, 32, 40]);
+  assert.deepEqual(spare.limits, [40]);
 });
 
 test('maxInFlightBytes bounds the bytes in flight: large records wait for room, a record over the budget goes alone', async () => {

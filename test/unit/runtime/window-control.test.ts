@@ -5,17 +5,21 @@ import { InFlightWindow } from '../../../src/runtime/window.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('a saturated loop shrinks the limit by a quarter down to the floor; spare time grows it by half up to the capacity', () => {
+test('a loop saturated twice in a row shrinks the limit by a quarter down to the floor; spare time doubles it up to the capacity', () => {
   const shrinking: number[] = [];
-  for (let limit = 1000; shrinking.length < 8;) shrinking.push((limit = nextLimit(limit, 0.95, 256, 1000)));
-  assert.deepEqual(shrinking, [750, 563, 422, 317, 256, 256, 256, 256]);
+  for (let limit = 1000; shrinking.length < 8;) {
+    shrinking.push((limit = nextLimit(limit, 0.95, true, 256, 1000)));
+  }
+  assert.deepEqual(shrinking, [750, 562, 421, 315, 256, 256, 256, 256]);
   const growing: number[] = [];
-  for (let limit = 256; growing.length < 5;) growing.push((limit = nextLimit(limit, 0.2, 256, 1000)));
-  assert.deepEqual(growing, [384, 576, 864, 1000, 1000]);
-  assert.equal(nextLimit(500, 0.8, 256, 1000), 500, 'between spare and saturated the limit holds');
-  assert.equal(nextLimit(500, 0.9, 256, 1000), 375, 'saturated from 0.9 on');
-  assert.equal(nextLimit(500, 0.75, 256, 1000), 500, 'spare below 0.75 only');
-  assert.equal(nextLimit(100, 1, 256, 100), 100, 'a floor above the capacity keeps the capacity');
+  for (let limit = 256; growing.length < 3;) growing.push((limit = nextLimit(limit, 0.2, true, 256, 1000)));
+  assert.deepEqual(growing, [512, 1000, 1000]);
+  assert.equal(nextLimit(500, 1, false, 256, 1000), 500, 'one saturated interval alone holds');
+  assert.equal(nextLimit(500, 0.8, true, 256, 1000), 500, 'between spare and saturated the limit holds');
+  assert.equal(nextLimit(500, 0.9, true, 256, 1000), 375, 'saturated from 0.9 on');
+  assert.equal(nextLimit(500, 0.75, false, 256, 1000), 500, 'spare below 0.75 only');
+  assert.equal(nextLimit(100, 1, true, 256, 100), 100, 'a floor above the capacity keeps the capacity');
+  assert.equal(nextLimit(2, 1, true, 1, 100), 1, 'a floor of one is reached');
 });
 
 test('resizing: a larger limit admits the waiters it has room for; a smaller one takes nobody back', async () => {
@@ -42,9 +46,10 @@ test('resizing: a larger limit admits the waiters it has room for; a smaller one
   assert.equal(window.limit, 1, 'never below one record');
 });
 
-test('the controller starts the window at its floor, follows the loop, and stops when told', async () => {
+test('the controller starts the window at its capacity, follows the loop, and stops when told', async () => {
   const window = new InFlightWindow(100);
-  const loads = [0.1, 0.1, 0.1, 0.1, 0.1, 1, 1, 1, 1, 1, 1];
+  // Saturated throughout, then spare, then saturated intervals that never follow one another.
+  const loads = [1, 1, 1, 1, 1, 1, 1, 0.1, 0.1, 0.1, 1, 0.8, 1, 0.5];
   const limits: number[] = [];
   let calls = 0;
   const stop = controlWindow(window, {
@@ -57,20 +62,24 @@ test('the controller starts the window at its floor, follows the loop, and stops
       return load;
     },
   });
-  assert.equal(window.limit, 20, 'starts at the floor');
-  while (calls < loads.length + 1) await sleep(2);
+  assert.equal(window.limit, 100, 'starts at the capacity');
+  while (calls < loads.length) await sleep(2);
   stop();
   const stopped = calls;
   await sleep(20);
   assert.equal(calls, stopped, 'no call after the stop');
-  assert.deepEqual(limits.slice(0, loads.length + 1), [20, 30, 45, 68, 100, 100, 75, 56, 42, 32, 24, 20]);
+  assert.deepEqual(
+    limits.slice(0, loads.length),
+    [100, 100, 75, 56, 42, 31, 23, 20, 40, 80, 100, 100, 100, 100],
+  );
 });
 
-test('a floor at or above the capacity leaves a window of fixed size, with no timer', () => {
+test('a floor at or above the capacity leaves a window of fixed size, with no timer', async () => {
   const window = new InFlightWindow(16);
   let calls = 0;
   const stop = controlWindow(window, { floor: 16, intervalMs: 1, utilization: () => ++calls });
   assert.equal(window.limit, 16);
+  await sleep(20);
   stop();
   assert.equal(calls, 0);
 });
