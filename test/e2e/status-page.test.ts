@@ -241,6 +241,8 @@ describe('the status page in a browser', { timeout: 300_000 }, () => {
       );
     });
     assert.equal(await textOf(page, '#records-read'), String(inputs.length));
+    // Idle once the inputs are done: the window is open to runtime.max_in_flight (1,000 by default).
+    await waitForText(page, '#in-flight-limit', '1,000');
     assert.equal(await textOf(page, '#ready'), 'ready');
     assert.match(await textOf(page, '#config'), new RegExp(`metrics_port: ${port}\\n`));
 

@@ -26,7 +26,12 @@ export interface StatusDocument {
   /** The seconds the rates span (up to a minute), `null` until the first sample is old enough. */
   readonly rateWindowSeconds: number | null;
   readonly records: { readonly read: number | null; readonly readPerSecond: number | null };
-  readonly inFlight: { readonly records: number | null; readonly bytes: number | null };
+  readonly inFlight: {
+    readonly records: number | null;
+    readonly bytes: number | null;
+    /** The records the window admits now (runtime.in_flight_floor up to runtime.max_in_flight). */
+    readonly limit: number | null;
+  };
   readonly outcomes: {
     readonly total: number;
     readonly byOutcome: readonly { outcome: string; count: number; perSecond: number | null }[];

@@ -154,6 +154,7 @@ const SCRIPT = String.raw`
     text('read-rate', rate(s.records.readPerSecond));
     text('in-flight-records', count(s.inFlight.records));
     text('in-flight-bytes', bytes(s.inFlight.bytes));
+    text('in-flight-limit', count(s.inFlight.limit));
     fill(
       'partitions',
       (s.partitions || []).map((p) =>
@@ -241,7 +242,7 @@ const BODY = `<header>
 <dl class="kv">
 <dt>source</dt><dd id="source"></dd><dt>sink</dt><dd id="sink"></dd><dt>error sink</dt><dd id="error-sink"></dd>
 <dt>records read</dt><dd id="records-read">—</dd><dt>read rate</dt><dd id="read-rate">—</dd>
-<dt>in flight</dt><dd id="in-flight-records">—</dd><dt>in-flight bytes</dt><dd id="in-flight-bytes">—</dd>
+<dt>in flight</dt><dd id="in-flight-records">—</dd><dt>window</dt><dd id="in-flight-limit">—</dd><dt>in-flight bytes</dt><dd id="in-flight-bytes">—</dd>
 </dl>
 <h3>Partitions</h3>
 <table><thead><tr><th>topic</th><th class="num">partition</th><th class="num">committed</th><th class="num">high watermark</th><th class="num">lag</th><th class="num">lag time</th></tr></thead><tbody id="partitions"></tbody></table>

@@ -18,6 +18,7 @@ export const STATUS_FAMILIES = {
   errorEvents: 'mw_enrich_error_events_total',
   recordsInFlight: 'mw_enrich_records_in_flight',
   bytesInFlight: 'mw_enrich_in_flight_bytes',
+  inFlightLimit: 'mw_enrich_in_flight_limit',
   committedOffset: 'mw_enrich_kafka_committed_offset',
   highWatermark: 'mw_enrich_kafka_high_watermark_offset',
   lagRecords: 'mw_enrich_kafka_consumer_lag_records',
@@ -125,13 +126,15 @@ export class StatusModel {
     const rates = this.rates.rates(now, rateKeys(counters));
     // A counter the current read lacks is at 0, and so is its rate.
     const perSecond = (key: string) => (rates ? (rates.perSecond.get(key) ?? 0) : null);
-    const [recordsInFlight, bytesInFlight, errorEvents, rebalances, restarts] = await Promise.all([
-      read(STATUS_FAMILIES.recordsInFlight),
-      read(STATUS_FAMILIES.bytesInFlight),
-      read(STATUS_FAMILIES.errorEvents),
-      read(STATUS_FAMILIES.rebalances),
-      read(STATUS_FAMILIES.restarts),
-    ]);
+    const [recordsInFlight, bytesInFlight, inFlightLimit, errorEvents, rebalances, restarts] =
+      await Promise.all([
+        read(STATUS_FAMILIES.recordsInFlight),
+        read(STATUS_FAMILIES.bytesInFlight),
+        read(STATUS_FAMILIES.inFlightLimit),
+        read(STATUS_FAMILIES.errorEvents),
+        read(STATUS_FAMILIES.rebalances),
+        read(STATUS_FAMILIES.restarts),
+      ]);
     return {
       generatedAt: new Date(now).toISOString(),
       job: {
@@ -151,7 +154,11 @@ export class StatusModel {
         read: sumAll(counters.read) ?? null,
         readPerSecond: counters.read ? perSecond('read') : null,
       },
-      inFlight: { records: sumAll(recordsInFlight) ?? null, bytes: sumAll(bytesInFlight) ?? null },
+      inFlight: {
+        records: sumAll(recordsInFlight) ?? null,
+        bytes: sumAll(bytesInFlight) ?? null,
+        limit: sumAll(inFlightLimit) ?? null,
+      },
       outcomes: counters.outcomes ? outcomeTable(counters.outcomes, perSecond) : null,
       partitions: await this.partitions(),
       errorEvents: {

@@ -51,7 +51,7 @@ test('every family the page reads is one the catalogue declares', () => {
 test('with no metric family in the registry, every figure is absent (null), not zero, and nothing throws', async () => {
   const status = await model(bareMetrics()).document();
   assert.deepEqual(status.records, { read: null, readPerSecond: null });
-  assert.deepEqual(status.inFlight, { records: null, bytes: null });
+  assert.deepEqual(status.inFlight, { records: null, bytes: null, limit: null });
   assert.equal(status.outcomes, null);
   assert.equal(status.partitions, null, 'no Kafka gauges: no partitions table');
   assert.equal(status.rateWindowSeconds, null);
@@ -82,7 +82,7 @@ test('with no metric family in the registry, every figure is absent (null), not 
 test('a service that has done nothing yet: every outcome and kind at 0, no error type, no partition', async () => {
   const status = await model(testMetrics()).document();
   assert.deepEqual(status.records, { read: 0, readPerSecond: null });
-  assert.deepEqual(status.inFlight, { records: 0, bytes: 0 });
+  assert.deepEqual(status.inFlight, { records: 0, bytes: 0, limit: 0 });
   assert.deepEqual(
     status.outcomes?.byOutcome.map((o) => [o.outcome, o.count]),
     [
@@ -113,6 +113,7 @@ test('outcomes by outcome and by page_change_kind, error events by type, in flig
   metrics.count('error_events', { error_type: 'TimeoutError' }, 0);
   metrics.gauge('records_in_flight', 3);
   metrics.gauge('in_flight_bytes', 4096);
+  metrics.gauge('in_flight_limit', 256);
   const status = await model(metrics).document();
 
   assert.deepEqual(status.outcomes, {
@@ -134,7 +135,7 @@ test('outcomes by outcome and by page_change_kind, error events by type, in flig
     ],
   });
   assert.deepEqual(status.records, { read: 14, readPerSecond: null });
-  assert.deepEqual(status.inFlight, { records: 3, bytes: 4096 });
+  assert.deepEqual(status.inFlight, { records: 3, bytes: 4096, limit: 256 });
   assert.deepEqual(status.errorEvents.byType, [
     { errorType: 'InvalidEventError', count: 1 },
     { errorType: 'MissingRevisionError', count: 1 },
