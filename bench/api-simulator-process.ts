@@ -39,7 +39,9 @@ export async function startSimulator(settings: SimulatorSettings): Promise<Simul
   const child = spawn(process.execPath, ['--import', 'tsx', SIMULATOR], {
     cwd: join(SIMULATOR, '..', '..'),
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    // Its standard input is a pipe from this process: if this process dies without stopping it, the
+    // pipe closes and the simulator exits instead of serving on alone.
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   let out = '';
   child.stdout.setEncoding('utf8');

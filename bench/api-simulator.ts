@@ -22,7 +22,8 @@
  *   SEED                seed of the latency draws (1)
  *
  * Prints its port on the first line of standard output. On SIGTERM prints `cpu <µs>` (user + system
- * since it began listening) and `stats <json>` (SimulatorStats), then exits.
+ * since it began listening) and `stats <json>` (SimulatorStats), then exits. Exits as well, without a
+ * word, when its standard input closes.
  */
 import { createServer, type ServerResponse } from 'node:http';
 import { seeded } from '../test/helpers/random.js';
@@ -190,6 +191,10 @@ server.listen(0, '127.0.0.1', () => {
   const address = server.address();
   if (address && typeof address === 'object') process.stdout.write(`${address.port}\n`);
 });
+// Started by bench/api-simulator-process.ts with a pipe as standard input: when the bench process
+// ends without a SIGTERM (killed, or its output cut by a closed pipe), the pipe closes and so does this.
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
 process.on('SIGTERM', () => {
   const cpu = process.cpuUsage(cpu0);
   process.stdout.write(`cpu ${cpu.user + cpu.system}\nstats ${JSON.stringify(stats())}\n`, () =>
