@@ -16,9 +16,10 @@ export const SATURATED = 0.9;
 export const SPARE = 0.75;
 
 /**
- * The limit after an interval of `utilization`, within `floor`..`capacity`. It shrinks only when the
- * interval before was saturated too: one large answer parsed can fill an interval, and a window
- * shrunk for it would leave the next requests to a slow wiki with fewer revisions.
+ * The limit after an interval of `utilization`; a limit within `floor`..`capacity` stays within
+ * them. It shrinks only when the interval before was saturated too: one large answer parsed can
+ * fill an interval, and a window shrunk for it would leave the next requests to a slow wiki with
+ * fewer revisions.
  */
 export function nextLimit(
   limit: number,
@@ -27,14 +28,12 @@ export function nextLimit(
   floor: number,
   capacity: number,
 ): number {
-  const low = Math.min(floor, capacity);
-  if (utilization >= SATURATED) {
-    if (!saturatedBefore) return Math.min(capacity, limit);
+  if (utilization >= SATURATED && saturatedBefore) {
     // At least one less, so that a floor of 1 is reached from 2.
-    return Math.max(low, Math.min(limit - 1, Math.floor(limit * 0.75)));
+    return Math.max(Math.min(floor, capacity), Math.min(limit - 1, Math.floor(limit * 0.75)));
   }
   if (utilization < SPARE) return Math.min(capacity, limit * 2);
-  return Math.min(capacity, Math.max(low, limit));
+  return limit;
 }
 
 /**

@@ -17,9 +17,8 @@ export class InFlightWindow {
   constructor(
     readonly capacity: number,
     readonly maxBytes: number = Number.POSITIVE_INFINITY,
-    initialLimit: number = capacity,
   ) {
-    this.current = clamp(initialLimit, capacity);
+    this.current = capacity;
   }
 
   /** The most records admitted now: between 1 and `capacity`. */

@@ -23,7 +23,9 @@ test('a loop saturated twice in a row shrinks the limit by a quarter down to the
 });
 
 test('resizing: a larger limit admits the waiters it has room for; a smaller one takes nobody back', async () => {
-  const window = new InFlightWindow(10, Number.POSITIVE_INFINITY, 2);
+  const window = new InFlightWindow(10);
+  assert.equal(window.limit, 10, 'the limit starts at the capacity');
+  window.resize(2);
   assert.equal(window.limit, 2);
   assert.equal(window.acquire(), undefined);
   assert.equal(window.acquire(), undefined);
